@@ -1,0 +1,41 @@
+"""Shared fixtures: real settings, a real index of the real report, a real model (loaded once per session)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qa.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    """Settings pointing at a copy of the town corpus and a fresh index folder (the user cache holds the model)."""
+    base = tmp_path_factory.mktemp("qa")
+    corpus = base / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    return Settings(corpus_dir=corpus, index_dir=base / "index")
+
+
+@pytest.fixture(scope="session")
+def encoder(settings):
+    """The real default embedding model."""
+    from qa.embedding import Encoder
+
+    return Encoder(settings)
+
+
+@pytest.fixture(scope="session")
+def searcher(settings, encoder):
+    """A searcher over a real index of the town report, built once for the session."""
+    from qa import index as index_store
+    from qa.search import Searcher
+
+    built = index_store.build(settings.corpus_dir, settings.index_dir, encoder, settings.max_passage_chars)
+    return Searcher(built, encoder, settings)
