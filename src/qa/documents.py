@@ -1,7 +1,7 @@
 """Reading documents and cutting them into passages.
 
 Supported: ``.txt``/``.md`` in any common encoding, ``.docx``, ``.pdf``, ``.html`` and BEIR ``corpus.jsonl``.
-Every reader turns a file into lines (headings of formats that mark them come as ``# `` lines); one chunker
+Every reader turns a file into lines (a marked title comes as a ``# `` line, headings as ``## `` lines); one chunker
 then rebuilds paragraphs that a line or page break cut, finds headings and captions, and splits long
 paragraphs at sentence ends.
 """
@@ -162,8 +162,8 @@ def _read_docx(path: Path) -> tuple[str | None, list[str]]:
     lines = []
     for paragraph in document.paragraphs:
         style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
-        is_heading = style.startswith("heading") or style == "title"
-        lines.append(("# " if is_heading else "") + paragraph.text)
+        marker = "# " if style == "title" else "## " if style.startswith("heading") else ""
+        lines.append(marker + paragraph.text)
     return (document.core_properties.title or None), lines
 
 
@@ -185,7 +185,7 @@ def _read_html(path: Path) -> tuple[str | None, list[str]]:
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     for heading in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
-        heading.insert(0, "\n# ")
+        heading.insert(0, "\n# " if heading.name == "h1" else "\n## ")
         heading.append("\n")
     title = soup.title.get_text(strip=True) if soup.title else None
     if soup.title:
@@ -230,7 +230,13 @@ def read_file(path: Path, doc_id: str) -> Document:
 
 
 def _is_title(line: str) -> bool:
-    return line.startswith("# ") or (len(line) <= TITLE_MAX_CHARS and not line.endswith(tuple(PARAGRAPH_END)))
+    if line.startswith("#"):
+        return line.startswith("# ")
+    return len(line) <= TITLE_MAX_CHARS and not _ends_paragraph(line) and not any(m in line for m in CLAUSE_MARKS)
+
+
+def _ends_paragraph(line: str) -> bool:
+    return line.endswith(tuple(PARAGRAPH_END + CLOSING + "."))
 
 
 def read_beir_corpus(path: Path) -> list[Document]:
@@ -261,7 +267,7 @@ def read_beir_corpus(path: Path) -> list[Document]:
 
 def _joins_next(line: str) -> bool:
     """A body line that ends without sentence punctuation was cut by a line or page break."""
-    if line.startswith("#") or line.endswith(tuple(PARAGRAPH_END + CLOSING)):
+    if line.startswith("#") or _ends_paragraph(line):
         return False
     return len(line) >= WRAPPED_LINE_CHARS or any(mark in line for mark in CLAUSE_MARKS)
 
@@ -293,7 +299,7 @@ def merge_broken_lines(lines: list[str]) -> list[str]:
 def _is_heading(paragraph: str, following: str | None) -> bool:
     if paragraph.startswith("#"):
         return True
-    if paragraph.endswith(tuple(PARAGRAPH_END)) or any(mark in paragraph for mark in CLAUSE_MARKS):
+    if _ends_paragraph(paragraph) or any(mark in paragraph for mark in CLAUSE_MARKS):
         return False
     if NUMBERED_HEADING.match(paragraph) and len(paragraph) <= 2 * HEADING_MAX_CHARS:
         return True
@@ -315,12 +321,12 @@ def split_long(text: str, max_chars: int) -> list[str]:
     sentences: list[str] = []
     for sentence in split_sentences(text):
         sentences.extend(sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars))
-    pieces = -(-len(text) // max_chars)
-    target = len(text) / pieces
-    chunks, current = [], ""
+    chunks, current, remaining = [], "", len(text)
     for sentence in sentences:
-        if current and (len(current) + len(sentence) > max_chars or len(current) >= target):
+        target = remaining / -(-remaining // max_chars)
+        if current and (len(current) + len(sentence) > max_chars or len(current) + len(sentence) / 2 > target):
             chunks.append(current)
+            remaining -= len(current)
             current = ""
         current += sentence
     return chunks + [current] if current else chunks
