@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,32 @@ def test_fingerprint_follows_content(tmp_path):
 def test_missing_corpus_is_a_clear_error(tmp_path):
     with pytest.raises(QAError, match="does not exist"):
         load_corpus(Path(tmp_path / "nope"))
+
+
+NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "national-reports"
+
+
+@pytest.mark.skipif(not NATIONAL.is_dir(), reason="../shared/corpora is not beside the repository")
+def test_scraped_national_reports_are_cleaned():
+    corpus = load_corpus(NATIONAL)
+    assert corpus.skipped == [] and len(corpus.documents) == 3
+    assert [d.title for d in corpus.documents] == [f"{y}年中华人民共和国国务院政府工作报告" for y in (2023, 2024, 2025)]
+    texts = [p.text for p in corpus.passages]
+    assert not any(re.search("[\u200b-\u200f\u2060\ufeff\u3000]", t) for t in texts)
+    assert not any(re.search("公有领域|Public domain|^false$|维基文库|著作权法", t) for t in texts)
+    assert not any(t.startswith(tuple("，、。；：》）”")) for t in texts)
+    assert any("积极推动加入全面与进步跨太平洋伙伴关系协定" in t for t in texts)
+    sections = {p.section for p in corpus.passages}
+    assert {"一、2023年工作回顾", "三、2025年政府工作任务"} <= sections
+
+
+def test_scraping_artifacts_are_repaired(tmp_path):
+    body = "过去一年，我们坚持稳中求进工作总基调，完整、准确、全面贯彻新发展理念，加快构建新发展格局，着力推动高质量发展，政府工作报"
+    raw = "\n".join(["2024年政府工\u200b作报告", "", body, "告审议通过。", "本作品是中华人民共和国的", "法律", "、",
+                    "法规，属于", "公有领域", "。", "Public domain", "false", "false"])
+    path = tmp_path / "scraped.txt"
+    path.write_text(raw, encoding="utf-8")
+    document = read_file(path, path.name)
+    [passage] = chunk(document)
+    assert document.title == "2024年政府工作报告"
+    assert passage.text == body + "告审议通过。"

@@ -8,6 +8,7 @@ paragraphs at sentence ends.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -36,7 +37,13 @@ SENTENCE = re.compile(rf"[^{SENTENCE_END}]+(?:[{SENTENCE_END}]+[{CLOSING}]*|$)|[
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|第[一二三四五六七八九十百\d]+[章节部分篇])")
 TERM = re.compile(r"[\w\u4e00-\u9fff]")
 STOPWORDS = frozenset("的 了 是 在 和 与 及 或 等 也 都 就 而 被 把 对 中 上 下 为 以 于 之 其 这 那 有 个 吗 呢 吧 啊 么 什么 哪些 哪个 多少 几 谁 怎么 如何 是否 请问".split())
+DANGLING_END = "的《“‘（(、，,"
+CONTINUATION_START = "，,、。；;：:》）)”’！？!?"
+LONE_TOKEN = re.compile(r"^(?:public domain|false|true|null|none|undefined|nan)$", re.IGNORECASE)
+LICENSE_NOTICE = re.compile(r"公有领域|版权所有|著作权法|维基文库|all rights reserved|creative commons|\bcc[- ]by\b|"
+                            r"wikisource|public domain", re.IGNORECASE)
 HEADING_MAX_CHARS = 16
+FRAGMENT_CHARS = 8
 BODY_MIN_CHARS = 30
 WRAPPED_LINE_CHARS = 60
 TITLE_MAX_CHARS = 60
@@ -266,16 +273,41 @@ def read_beir_corpus(path: Path) -> list[Document]:
 
 
 def _joins_next(line: str) -> bool:
-    """A body line that ends without sentence punctuation was cut by a line or page break."""
-    if line.startswith("#") or _ends_paragraph(line):
+    """A body line that ends without sentence punctuation, or on a word that cannot end one, was cut by a break."""
+    if line.startswith("#") or _is_numbered_heading(line):
+        return False
+    if line.endswith(tuple(DANGLING_END)):
+        return True
+    if _ends_paragraph(line):
         return False
     return len(line) >= WRAPPED_LINE_CHARS or any(mark in line for mark in CLAUSE_MARKS)
+
+
+def _continues(line: str) -> bool:
+    """A line that starts with closing or clause punctuation continues the line before it."""
+    return line.startswith(tuple(CONTINUATION_START))
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    """Tell scraping leftovers (license notices, lone ``false``, ``Public domain``) from content.
+
+    Args:
+        paragraph: A whole paragraph.
+
+    Returns:
+        True when the paragraph is boilerplate to drop.
+    """
+    return bool(LONE_TOKEN.match(paragraph)) or (len(paragraph) <= 200 and bool(LICENSE_NOTICE.search(paragraph)))
 
 
 def _join(left: str, right: str) -> str:
     if left[-1:].isascii() and left[-1:].isalnum() and right[:1].isascii() and right[:1].isalnum():
         return f"{left} {right}"
     return left + right
+
+
+def _join_all(parts: list[str]) -> str:
+    return functools.reduce(_join, parts)
 
 
 def merge_broken_lines(lines: list[str]) -> list[str]:
@@ -289,11 +321,17 @@ def merge_broken_lines(lines: list[str]) -> list[str]:
     """
     paragraphs: list[str] = []
     for line in lines:
-        if paragraphs and _joins_next(paragraphs[-1]) and not line.startswith("#"):
+        joinable = paragraphs and not line.startswith("#") and not paragraphs[-1].startswith("#")
+        if joinable and (_joins_next(paragraphs[-1]) or _continues(line)):
             paragraphs[-1] = _join(paragraphs[-1], line)
         else:
             paragraphs.append(line)
     return paragraphs
+
+
+def _is_numbered_heading(line: str) -> bool:
+    plain = not any(mark in line for mark in CLAUSE_MARKS) and not _ends_paragraph(line)
+    return plain and len(line) <= 2 * HEADING_MAX_CHARS and bool(NUMBERED_HEADING.match(line))
 
 
 def _is_heading(paragraph: str, following: str | None) -> bool:
@@ -301,7 +339,7 @@ def _is_heading(paragraph: str, following: str | None) -> bool:
         return True
     if _ends_paragraph(paragraph) or any(mark in paragraph for mark in CLAUSE_MARKS):
         return False
-    if NUMBERED_HEADING.match(paragraph) and len(paragraph) <= 2 * HEADING_MAX_CHARS:
+    if _is_numbered_heading(paragraph):
         return True
     return len(paragraph) <= HEADING_MAX_CHARS and following is not None and len(following) >= BODY_MIN_CHARS
 
@@ -353,6 +391,24 @@ def passage_id(doc_id: str, section: str, text: str, seen: set[str]) -> str:
     return pid
 
 
+def _blocks(paragraphs: list[str]) -> list[tuple[bool, str]]:
+    """Mark headings, and put fragments (a salutation, a byline) in front of the paragraph after them."""
+    blocks: list[tuple[bool, str]] = []
+    carry: list[str] = []
+    for i, paragraph in enumerate(paragraphs):
+        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
+        if _is_heading(paragraph, following):
+            blocks += [(False, _join_all(carry))] if carry else []
+            blocks.append((True, paragraph.lstrip("#").strip()))
+            carry = []
+        elif len(paragraph) < FRAGMENT_CHARS:
+            carry.append(paragraph)
+        else:
+            blocks.append((False, _join_all(carry + [paragraph])))
+            carry = []
+    return blocks + ([(False, _join_all(carry))] if carry else [])
+
+
 def chunk(document: Document, max_chars: int = 360) -> list[Passage]:
     """Cut a document into passages: headings become sections, captions stay, long paragraphs split.
 
@@ -363,13 +419,12 @@ def chunk(document: Document, max_chars: int = 360) -> list[Passage]:
     Returns:
         The passages in document order.
     """
-    paragraphs = merge_broken_lines(document.lines)
+    paragraphs = [p for p in merge_broken_lines(document.lines) if not is_boilerplate(p)]
     passages: list[Passage] = []
     section, seen = "", set()
-    for i, paragraph in enumerate(paragraphs):
-        following = paragraphs[i + 1] if i + 1 < len(paragraphs) else None
-        if _is_heading(paragraph, following):
-            section = paragraph.lstrip("#").strip()
+    for is_heading, paragraph in _blocks(paragraphs):
+        if is_heading:
+            section = paragraph
             continue
         for text in split_long(paragraph, max_chars):
             pid = passage_id(document.doc_id, section, text, seen)
