@@ -93,7 +93,8 @@ def test_decode_rejects_binary():
 
 
 def test_clean_line_whitespace_only():
-    assert clean_line("\u3000\u3000全年\u200b签约\t\t项目，  17个。\xa0") == "全年签约 项目， 17个。"
+    assert clean_line("\u3000\u3000全年\u200b签约\t\t项目，  17个。\xa0") == "全年签约项目， 17个。"
+    assert clean_line("李\u3000强 精神 and 区政府") == "李强精神 and 区政府"
 
 
 def test_docx_headings_become_sections(tmp_path):

@@ -32,6 +32,7 @@ PARAGRAPH_END = SENTENCE_END + "：:"
 CLAUSE_MARKS = "，,。；;"
 INVISIBLE = re.compile(r"[\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\ufeff\u00ad]")
 SPACES = re.compile(r"[ \t\u00a0\u3000\u2002-\u200a\u202f\u205f]+")
+CJK_GAP = re.compile(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SENTENCE = re.compile(rf"[^{SENTENCE_END}]+(?:[{SENTENCE_END}]+[{CLOSING}]*|$)|[{SENTENCE_END}]+[{CLOSING}]*")
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|第[一二三四五六七八九十百\d]+[章节部分篇])")
@@ -88,7 +89,8 @@ class Corpus:
 
 
 def clean_line(text: str) -> str:
-    """Remove invisible and control characters and collapse whitespace; punctuation is left as it is.
+    """Remove invisible and control characters, collapse whitespace and drop it between Chinese characters
+    (typographic padding such as 李\u3000强); punctuation is left as it is.
 
     Args:
         text: One line of text.
@@ -97,7 +99,7 @@ def clean_line(text: str) -> str:
         The cleaned line.
     """
     text = CONTROL.sub("", INVISIBLE.sub("", text))
-    return SPACES.sub(" ", text).strip()
+    return CJK_GAP.sub("", SPACES.sub(" ", text)).strip()
 
 
 def tokenize(text: str) -> list[str]:
