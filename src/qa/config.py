@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -43,6 +44,26 @@ class Settings(BaseSettings):
     max_passage_chars: int = Field(360, ge=50, le=2000, description="Longer paragraphs are split at sentence ends.")
     max_question_chars: int = Field(500, ge=10, description="Longer questions are truncated.")
     batch_size: int = Field(32, ge=1, description="Passages embedded per batch.")
+    backend: Literal["torch", "onnx-int8"] = Field(
+        "torch", description="How the model runs: torch (float32) or onnx-int8 (ONNX Runtime int8 kernels, exported "
+        "once into the cache folder next to the model; about 2-3x faster, same vectors up to rounding).")
+    dense_exact_max: int = Field(
+        50_000, ge=1, description="Up to this many passages the dense index is exact (FAISS flat); above, IVF.")
+    dense_ivf_lists: int = Field(
+        0, ge=0, description="Clusters of the IVF index (0: the power of two nearest sqrt(passages)).")
+    dense_ivf_probe: int = Field(48, ge=1, description="Clusters of the IVF index searched per question.")
+    dense_ivf_code: str = Field("SQ8", description="How the IVF index stores vectors (FAISS: Flat, SQ8, SQfp16, PQ64).")
+    retriever: str = Field("hybrid", description="Default retriever: hybrid, dense or sparse (BM25).")
+    sparse_weight: float = Field(0.4, ge=0, le=1, description="Weight of the min-max normalized BM25 score in "
+                                 "hybrid ranking; the dense (cosine) score gets 1 - sparse_weight.")
+    dense_spread_floor: float = Field(0.15, ge=0, le=2, description="Dense scores are min-max normalized by their "
+                                      "range, but by at least this much cosine (differences below it are noise).")
+    dense_candidates: int = Field(1000, ge=10, description="Passages scored by the dense index per question "
+                                  "(all of them in corpora up to this size).")
+    decline_threshold: float = Field(0.5, ge=0, le=1, description="A question is judged unanswerable when the "
+                                     "evidence score (0..1, from both retrievers) is below this.")
+    synonyms_file: Path | None = Field(None, description="An extra synonyms file (TSV, one group of equivalent "
+                                       "terms a line) used besides the built-in src/qa/data/synonyms.tsv.")
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, description="Port of the web chat.")
 

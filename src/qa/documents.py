@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,11 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SENTENCE = re.compile(rf"[^{SENTENCE_END}]+(?:[{SENTENCE_END}]+[{CLOSING}]*|$)|[{SENTENCE_END}]+[{CLOSING}]*")
 NUMBERED_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|第[一二三四五六七八九十百\d]+[章节部分篇])")
 TERM = re.compile(r"[\w\u4e00-\u9fff]")
-STOPWORDS = frozenset("的 了 是 在 和 与 及 或 等 也 都 就 而 被 把 对 中 上 下 为 以 于 之 其 这 那 有 个 吗 呢 吧 啊 么 什么 哪些 哪个 多少 几 谁 怎么 如何 是否 请问".split())
+STOPWORDS = frozenset(
+    "的 地 得 了 着 过 是 在 和 与 及 或 等 也 都 就 而 被 把 对 中 上 下 为 以 于 之 其 这 那 有 个 吗 呢 吧 啊 么 呀 哦 "
+    "什么 哪些 哪个 哪里 哪儿 哪 多少 几 谁 怎么 怎样 怎么样 如何 为什么 是否 是不是 请问 一下 告诉 我 你 我们 你们".split()
+)
+NUMBER_TERM = re.compile(r"^(\d+(?:\.\d+)?)%$")
 DANGLING_END = "的《“‘（(、，,"
 CONTINUATION_START = "，,、。；;：:》）)”’！？!?"
 LONE_TOKEN = re.compile(r"^(?:public domain|false|true|null|none|undefined|nan)$", re.IGNORECASE)
@@ -104,7 +109,7 @@ def clean_line(text: str) -> str:
 
 def tokenize(text: str) -> list[str]:
     """Cut text into search terms: jieba words (search mode), numbers and Latin words kept whole, lower-cased,
-    punctuation and one-character function words dropped.
+    full-width characters folded (NFKC), a percentage kept as its number, punctuation and stopwords dropped.
 
     Args:
         text: Any text.
@@ -116,8 +121,8 @@ def tokenize(text: str) -> list[str]:
 
     jieba.setLogLevel(logging.WARNING)
     terms = []
-    for word in jieba.cut_for_search(text):
-        word = word.strip().lower()
+    for word in jieba.cut_for_search(unicodedata.normalize("NFKC", text)):
+        word = NUMBER_TERM.sub(r"\1", word.strip().lower())
         if word and TERM.search(word) and word not in STOPWORDS:
             terms.append(word)
     return terms

@@ -1,0 +1,109 @@
+"""Retrieval tests on the real town report with the real model: hybrid ranking, answers, declining, Traditional
+Chinese, synonyms. The questions here are written for these tests; none comes from an evaluation set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qa.config import QAError, Settings
+from qa.search import SYNONYMS_FILE, Searcher, expand, min_max, prepare_question, read_synonyms
+
+pytestmark = pytest.mark.slow
+
+CONTRACT_FIELDS = ["rank", "score", "doc_id", "passage_id", "title", "section", "text", "answer"]
+
+
+def test_prepare_question_folds_traditional_and_full_width():
+    text, notices = prepare_question("２０２０年全年簽約了多少個項目？ＧＤＰ", 500)
+    assert text == "2020年全年签约了多少个项目？GDP"
+    assert notices == []
+
+
+def test_prepare_question_rejects_empty():
+    with pytest.raises(QAError):
+        prepare_question(" \n ", 500)
+
+
+def test_min_max_floor_keeps_small_differences_small():
+    scores = np.array([0.70, 0.72, 0.75], dtype=np.float32)
+    assert min_max(scores).max() == pytest.approx(1.0)
+    assert min_max(scores, floor=0.5).max() == pytest.approx(0.1)
+
+
+def test_builtin_synonyms_expand_gdp():
+    groups = read_synonyms(SYNONYMS_FILE)
+    found = dict(expand("金城镇的gdp是多少", groups))
+    assert "地区生产总值" in found["gdp"]
+
+
+def test_index_holds_sparse_and_sentence_vectors(searcher):
+    index = searcher.index
+    assert index.sparse is not None
+    assert len(index.sentence_starts) == len(index.passages) + 1
+    assert index.sentence_vectors.shape == (int(index.sentence_starts[-1]), index.dense.d)
+
+
+def test_retrievers_and_contract(searcher):
+    assert searcher.retrievers == ("dense", "sparse", "hybrid")
+    reply = searcher.search("2020年全年签约了多少个项目？", top_k=3).to_dict()
+    assert list(reply) == ["question", "answerable", "results"]
+    assert [list(r) for r in reply["results"]] == [CONTRACT_FIELDS] * 3
+    assert [r["rank"] for r in reply["results"]] == [1, 2, 3]
+
+
+def test_unknown_retriever_is_a_user_error(searcher):
+    with pytest.raises(QAError, match="retriever"):
+        searcher.search("签约项目", retriever="bm42")
+
+
+@pytest.mark.parametrize("retriever", ["sparse", "hybrid"])
+def test_exact_number_is_found(searcher, retriever):
+    top = searcher.search("哪项工作涉及1891万元？", top_k=1, retriever=retriever).hits[0]
+    assert "1891万元" in top.passage.text
+
+
+@pytest.mark.parametrize(("question", "fact"), [
+    ("全年签约了多少个项目？", "17个"),
+    ("签约项目的总投资是多少？", "52.7亿元"),
+    ("全镇有几个行政村？", "11个行政村"),
+    ("全年累计巡河多少轮次？", "826轮次"),
+])
+def test_answer_sentence_holds_the_fact(searcher, question, fact):
+    answer = searcher.search(question)
+    assert answer.answerable
+    top = answer.hits[0]
+    assert fact in top.answer
+    assert top.answer in top.passage.text
+    assert len(top.answer) < len(top.passage.text)
+
+
+def test_traditional_question_retrieves_as_simplified(searcher):
+    simplified = searcher.search("全镇有几个行政村？经营性收入超过多少？")
+    traditional = searcher.search("全鎮有幾個行政村？經營性收入超過多少？")
+    assert [h.passage.passage_id for h in traditional.hits] == [h.passage.passage_id for h in simplified.hits]
+    assert [h.answer for h in traditional.hits] == [h.answer for h in simplified.hits]
+    assert traditional.answerable == simplified.answerable
+
+
+@pytest.mark.parametrize("question", ["今天天气怎么样？", "红烧肉怎么做？", "推荐一部好看的电影"])
+def test_out_of_scope_question_is_declined(searcher, question):
+    answer = searcher.search(question)
+    assert not answer.answerable
+    assert answer.hits, "results are still listed when declining"
+
+
+def test_synonym_finds_the_official_term(searcher):
+    top = searcher.search("金城镇的GDP是多少？").hits[0]
+    assert "地区生产总值100亿元" in top.passage.text
+    assert "100亿元" in top.answer
+
+
+def test_user_synonyms_file_is_used(searcher, tmp_path):
+    extra = tmp_path / "mine.tsv"
+    extra.write_text("# my terms\n河流巡查\t巡河\n", encoding="utf-8")
+    settings = Settings(corpus_dir=searcher.settings.corpus_dir, index_dir=searcher.settings.index_dir,
+                        synonyms_file=extra)
+    own = Searcher(searcher.index, searcher.encoder, settings)
+    top = own.search("河流巡查一共多少次？", top_k=1).hits[0]
+    assert "巡河826轮次" in top.passage.text
