@@ -2,6 +2,7 @@
 
 A model spec is ``m3e-small`` (the default, provisioned from a PyPI wheel into the user cache), a local folder
 holding a sentence-transformers model, or a sentence-transformers id (which needs the model hub).
+Backends: ``torch`` (float32 sentence-transformers, here) and ``onnx-int8`` (:mod:`qa.embedding.onnx_int8`).
 """
 
 from __future__ import annotations
@@ -173,52 +174,94 @@ def prefixes_for(spec: str) -> tuple[str, str]:
     return "", ""
 
 
+def load_sentence_transformer(source: ModelSource):
+    """Load a sentence-transformers model on the CPU.
+
+    Args:
+        source: Where the model is.
+
+    Returns:
+        The loaded ``SentenceTransformer``.
+
+    Raises:
+        QAError: If the model cannot be loaded.
+    """
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(source.location, device="cpu", local_files_only=source.is_local)
+    except Exception as error:  # hub, file and format errors all mean "this model cannot be used"
+        hint = ("the model hub is not reachable from here; use a local folder or m3e-small"
+                if not source.is_local else "the folder does not hold a sentence-transformers model")
+        raise QAError(f"Cannot load model {source.spec!r}: {hint} ({type(error).__name__}).") from error
+
+
+class TorchBackend:
+    """The model in float32 through sentence-transformers (PyTorch)."""
+
+    def __init__(self, source: ModelSource):
+        """Load the model.
+
+        Args:
+            source: Where the model is.
+        """
+        self.model = load_sentence_transformer(source)
+        self.dimension = int(self.model.get_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed one batch.
+
+        Args:
+            texts: The texts (with their prefixes).
+
+        Returns:
+            Unit vectors, one row per text.
+        """
+        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=False)
+
+
 class Encoder:
     """A loaded embedding model that turns questions and passages into normalized vectors."""
 
     def __init__(self, settings: Settings, spec: str | None = None):
-        """Load the model named by ``spec`` (default: the configured one).
+        """Load the model named by ``spec`` (default: the configured one) with the configured backend.
 
         Args:
-            settings: The settings (cache folder, prefixes, batch size).
+            settings: The settings (cache folder, prefixes, batch size, backend).
             spec: A model spec overriding ``settings.model``.
 
         Raises:
-            QAError: If the model cannot be resolved or loaded.
+            QAError: If the model cannot be resolved, loaded or exported.
         """
         self.spec = spec or settings.model
         self.batch_size = settings.batch_size
+        self.backend_name = settings.backend
         source = resolve(self.spec, settings.cache_dir, settings.model_wheel)
         query_prefix, passage_prefix = prefixes_for(self.spec)
         self.query_prefix = query_prefix if settings.query_prefix is None else settings.query_prefix
         self.passage_prefix = passage_prefix if settings.passage_prefix is None else settings.passage_prefix
-        self.model = self._load(source)
-        self.dimension = int(self.model.get_embedding_dimension())
+        if settings.backend == "onnx-int8":
+            from qa.embedding.onnx_int8 import OnnxInt8Backend
 
-    @staticmethod
-    def _load(source: ModelSource):
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        try:
-            return SentenceTransformer(source.location, device="cpu", local_files_only=source.is_local)
-        except Exception as error:  # hub, file and format errors all mean "this model cannot be used"
-            hint = ("the model hub is not reachable from here; use a local folder or m3e-small"
-                    if not source.is_local else "the folder does not hold a sentence-transformers model")
-            raise QAError(f"Cannot load model {source.spec!r}: {hint} ({type(error).__name__}).") from error
+            self.backend: TorchBackend | OnnxInt8Backend = OnnxInt8Backend(
+                source, settings.cache_dir, load_sentence_transformer)
+        else:
+            self.backend = TorchBackend(source)
+        self.dimension = self.backend.dimension
 
     def _encode(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None) -> np.ndarray:
-        vectors = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = [prefix + text for text in texts[start : start + self.batch_size]]
-            vectors.append(self.model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True,
-                                             convert_to_numpy=True, show_progress_bar=False))
+        """Embed texts in batches of similar length (little padding), returning rows in the input order."""
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            vectors[rows] = self.backend.embed([prefix + texts[i] for i in rows])
             if progress:
-                progress(len(batch))
-        if not vectors:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(vectors).astype(np.float32)
+                progress(len(rows))
+        return vectors
 
     def encode_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed passages.
