@@ -1,0 +1,257 @@
+"""The Gradio page, its event handlers, the ``/ask`` API endpoint and ``serve``."""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import logging
+import os
+from pathlib import Path
+
+from qa.config import QAError, Settings
+from qa.search import Searcher
+from qa.web.followup import contextualize
+from qa.web.holder import SearcherHolder
+from qa.web.render import CSS, render_answer, render_error, render_index_info
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402  (after the analytics switch)
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "2020年全年签约了多少个项目？",
+    "2020年地区生产总值是多少？",
+    "全年累计巡河多少轮次？",
+    "2021年在乡村振兴方面有哪些打算？",
+    "2020年全年簽約了多少個項目？",
+]
+MAX_TOP_K = 10
+
+
+def passages_per_document(searcher: Searcher) -> dict[str, int]:
+    """Count the passages of each document in an index.
+
+    Args:
+        searcher: The searcher whose index is counted.
+
+    Returns:
+        doc_id → number of passages.
+    """
+    counts: dict[str, int] = {}
+    for passage in searcher.index.passages:
+        counts[passage.doc_id] = counts.get(passage.doc_id, 0) + 1
+    return counts
+
+
+def may_rebuild(request: gr.Request | None, auth_enabled: bool) -> bool:
+    """Tell whether a request may rebuild the index: a signed-in user when auth is on, else only from loopback.
+
+    Args:
+        request: The Gradio request.
+        auth_enabled: Whether the server was started with ``--auth``.
+
+    Returns:
+        True when the rebuild is allowed.
+    """
+    if request is None:
+        return False
+    if auth_enabled:
+        return bool(getattr(request, "username", None))
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class ChatApp:
+    """The page's event handlers over one :class:`SearcherHolder`."""
+
+    def __init__(self, holder: SearcherHolder, auth_enabled: bool = False):
+        """Bind the handlers to a searcher holder.
+
+        Args:
+            holder: The searcher holder.
+            auth_enabled: Whether sign-in is required (then any signed-in user may rebuild).
+        """
+        self.holder = holder
+        self.auth_enabled = auth_enabled
+        self._counts = (None, {})
+
+    def _passage_counts(self) -> dict[str, int]:
+        searcher = self.holder.searcher
+        if self._counts[0] is not searcher:
+            self._counts = (searcher, passages_per_document(searcher))
+        return self._counts[1]
+
+    def reply(self, question: str, previous: str | None, top_k: int | None) -> tuple[str, str | None]:
+        """Answer one chat message.
+
+        Args:
+            question: What the user typed.
+            previous: The previous question as searched (for follow-ups), or None.
+            top_k: Passages to show.
+
+        Returns:
+            The reply's HTML and the question to remember for the next follow-up.
+        """
+        try:
+            searched = contextualize(question, previous)
+            answer = self.holder.ask(searched, top_k)
+        except QAError as error:
+            return render_error(str(error)), previous
+        asked = question.strip() if searched != question else None
+        return render_answer(answer, asked=asked, total=self._passage_counts()), answer.question
+
+    def respond(self, message: str, history: list[dict] | None, previous: str | None, top_k: float | None):
+        """Chat handler: show the question at once, then the reply.
+
+        Args:
+            message: The textbox's text.
+            history: The chat so far (messages format).
+            previous: The previous question as searched.
+            top_k: The slider's value.
+
+        Yields:
+            (textbox value, chat history, previous question).
+        """
+        history = list(history or [])
+        history.append({"role": "user", "content": html.escape(message or "")})
+        yield "", history, previous
+        content, previous = self.reply(message or "", previous, int(top_k) if top_k else None)
+        history.append({"role": "assistant", "content": content})
+        yield "", history, previous
+
+    def api_ask(self, question: str, top_k: int | None = None) -> dict:
+        """Answer a question; the result is the ``qa ask --json`` object of DESIGN.md.
+
+        Args:
+            question: The question, e.g. 2020年全年签约了多少个项目？
+            top_k: How many passages to return (default: the configured number).
+
+        Returns:
+            {"question", "answerable", "results": [{"rank", "score", "doc_id", "passage_id", "title", "section",
+            "text", "answer"}]}
+        """
+        try:
+            return self.holder.ask(question, top_k).to_dict()
+        except QAError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+
+    def index_panel(self) -> str:
+        """Render the index panel for the current index.
+
+        Returns:
+            The panel's HTML.
+        """
+        return render_index_info(self.holder.info())
+
+    def rebuild(self, request: gr.Request) -> str:
+        """Rebuild the index (loopback or signed-in users only) and swap in the new searcher.
+
+        Args:
+            request: The Gradio request (for the client address and user name).
+
+        Returns:
+            The index panel's HTML with the outcome.
+        """
+        if not may_rebuild(request, self.auth_enabled):
+            return render_index_info(self.holder.info(), "只能在本机或登录后重建索引。"
+                                     "Rebuilding is allowed from this machine, or for a signed-in user with --auth.")
+        try:
+            info = self.holder.rebuild()
+        except QAError as error:
+            return render_index_info(self.holder.info(), f"重建失败 / rebuild failed: {error}")
+        return render_index_info(info, "索引已重建。The index was rebuilt.")
+
+
+def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
+    """Build the Gradio page.
+
+    Args:
+        holder: The searcher holder.
+        auth_enabled: Whether the server requires sign-in.
+
+    Returns:
+        The Blocks app (not launched).
+    """
+    chat = ChatApp(holder, auth_enabled)
+    default_k = min(holder.settings.top_k, MAX_TOP_K)
+    with gr.Blocks(title="qa · 文档问答") as demo:
+        gr.Markdown("## 文档问答 · Ask the documents\n在下方输入问题，回答会给出原文段落并高亮答案句。")
+        previous = gr.State(None)
+        with gr.Row():
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(elem_id="qa-chat", height=620, render_markdown=False, sanitize_html=True,
+                                     latex_delimiters=[], allow_tags=False, feedback_options=None,
+                                     show_label=False, placeholder="问一个关于文档的问题 · Ask about the documents")
+                with gr.Row():
+                    box = gr.Textbox(elem_id="qa-question", placeholder="例如：2020年全年签约了多少个项目？",
+                                     show_label=False, scale=5, lines=1, max_lines=3, autofocus=True)
+                    send = gr.Button("提问 Ask", variant="primary", scale=1, elem_id="qa-send")
+                clear = gr.Button("清空对话 Clear", elem_id="qa-clear", size="sm")
+            with gr.Column(scale=1, min_width=260):
+                top_k = gr.Slider(1, MAX_TOP_K, value=default_k, step=1, label="显示段落数 Passages shown",
+                                  elem_id="qa-top-k")
+                gr.Markdown("**示例问题 Examples**")
+                example_buttons = [gr.Button(text, size="sm", elem_classes=["qa-example"]) for text in EXAMPLES]
+                with gr.Accordion("索引 Index", open=True):
+                    panel = gr.HTML(elem_id="qa-index")
+                    rebuild = gr.Button("重建索引 Rebuild index", size="sm", elem_id="qa-rebuild")
+        outputs = [box, chatbot, previous]
+        box.submit(chat.respond, [box, chatbot, previous, top_k], outputs, api_visibility="private")
+        send.click(chat.respond, [box, chatbot, previous, top_k], outputs, api_visibility="private")
+        for button in example_buttons:
+            button.click(chat.respond, [button, chatbot, previous, top_k], outputs, api_visibility="private")
+        clear.click(lambda: ("", [], None), None, outputs, api_visibility="private")
+        rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1)
+        demo.load(chat.index_panel, None, panel, api_visibility="private")
+        gr.api(chat.api_ask, api_name="ask")
+    return demo
+
+
+def parse_auth(auth: str | None) -> tuple[str, str] | None:
+    """Split a ``USER:PASS`` option.
+
+    Args:
+        auth: The option's value, or None.
+
+    Returns:
+        (user, password), or None when no sign-in is wanted.
+
+    Raises:
+        QAError: If the value is not of the form USER:PASS.
+    """
+    if auth is None:
+        return None
+    user, sep, password = auth.partition(":")
+    if not sep or not user or not password:
+        raise QAError("--auth takes USER:PASS, e.g. --auth admin:s3cret")
+    return user, password
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None, index_dir: Path | None = None,
+          auth: str | None = None) -> None:
+    """Load the index and run the web chat until interrupted (no public share link).
+
+    Args:
+        settings: The settings.
+        host: Address to bind (default: the configured one, 127.0.0.1).
+        port: Port (default: the configured one, 7860).
+        index_dir: The index folder (default: the configured one).
+        auth: ``USER:PASS`` to require sign-in.
+
+    Raises:
+        QAError: If the index cannot be used or the options are wrong.
+    """
+    credentials = parse_auth(auth)
+    host = host or settings.host
+    holder = SearcherHolder(settings, index_dir)
+    demo = build_app(holder, auth_enabled=credentials is not None)
+    if credentials is None and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("Serving on %s without --auth: anyone who can reach it can ask questions.", host)
+    demo.queue(default_concurrency_limit=2).launch(
+        server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS,
+        theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False)
