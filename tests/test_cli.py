@@ -77,3 +77,21 @@ def test_index_info_reports_stale_index(searcher, settings, tmp_path):
 def test_missing_index_is_a_clear_message(settings, tmp_path):
     result = run_qa(settings, "index", "info", "--index", str(tmp_path / "none"))
     assert result.returncode == 1 and "qa index build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_doc_filter_on_a_mixed_corpus(settings, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "jincheng.txt").write_text((settings.corpus_dir / "jincheng-2020-work-report.txt").read_text("utf-8"),
+                                         encoding="utf-8")
+    (corpus / "other-town.txt").write_text("白塔镇2020年工作总结\n\n2020年，白塔镇全年签约项目9个，总投资8.1亿元。\n",
+                                           encoding="utf-8")
+    env_args = ("--index", str(tmp_path / "index"), "--corpus", str(corpus))
+    both = json.loads(run_qa(settings, "ask", "全年签约了多少个项目？", "--json", *env_args).stdout)
+    assert {r["doc_id"] for r in both["results"]} == {"jincheng.txt", "other-town.txt"}
+    only = run_qa(settings, "ask", "全年签约了多少个项目？", "--json", "--doc", "other-town", *env_args)
+    reply = json.loads(only.stdout)
+    assert {r["doc_id"] for r in reply["results"]} == {"other-town.txt"}
+    assert "签约项目9个" in reply["results"][0]["answer"]
+    missing = run_qa(settings, "ask", "全年签约了多少个项目？", "--doc", "nowhere", *env_args)
+    assert missing.returncode == 1 and "No document matches nowhere" in missing.stderr

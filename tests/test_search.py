@@ -107,3 +107,11 @@ def test_user_synonyms_file_is_used(searcher, tmp_path):
     own = Searcher(searcher.index, searcher.encoder, settings)
     top = own.search("河流巡查一共多少次？", top_k=1).hits[0]
     assert "巡河826轮次" in top.passage.text
+
+
+def test_document_filter_limits_the_search(searcher):
+    assert searcher.documents() == [("jincheng-2020-work-report.txt", searcher.index.passages[0].title)]
+    answer = searcher.search("2020年全年签约了多少个项目？", 3, docs=["JINCHENG"])
+    assert "签约项目17个" in answer.hits[0].passage.text
+    with pytest.raises(QAError, match="No document matches nothing-like-this.*jincheng-2020-work-report.txt"):
+        searcher.search("2020年全年签约了多少个项目？", 3, docs=["nothing-like-this"])

@@ -106,6 +106,8 @@ def index_info(index: IndexOption = None, corpus: CorpusOption = None) -> None:
 def ask(question: Annotated[str, typer.Argument(help="The question, e.g. 2020年全年签约了多少个项目？")],
         top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to show.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the DESIGN.md JSON object.")] = False,
+        doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Search only this document (file name or "
+                                                         "title, or a part of it); repeatable.")] = None,
         index: IndexOption = None, corpus: CorpusOption = None) -> None:
     """Ask a question and show the passages that answer it."""
     from qa.search import open_searcher
@@ -115,7 +117,7 @@ def ask(question: Annotated[str, typer.Argument(help="The question, e.g. 2020年
         task = bar.add_task("embed", total=None, visible=False)
         searcher, warnings = open_searcher(settings, index, corpus,
                                            lambda done, total: bar.update(task, completed=done, total=total, visible=True))
-    answer = searcher.search(question, top_k)
+    answer = searcher.search(question, top_k, docs=doc)
     for warning in warnings + answer.notices:
         err.print(f"[yellow]{warning}[/]", highlight=False)
     if as_json:

@@ -16,7 +16,7 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -275,6 +275,12 @@ class Searcher:
         self._passage_texts = [unicodedata.normalize("NFKC", f"{p.title}\n{p.section}\n{p.text}").lower()
                                for p in index.passages]
         self._sentences: dict[int, tuple[list[str], list[set[str]]]] = {}
+        self._all_rows = np.arange(len(index.passages))
+        rows: dict[str, list[int]] = {}
+        for row, passage in enumerate(index.passages):
+            rows.setdefault(passage.doc_id, []).append(row)
+        titles = {p.doc_id: p.title for p in index.passages}
+        self._documents = {doc: (titles[doc], np.array(found)) for doc, found in rows.items()}
 
     def _inverse_document_frequencies(self) -> dict[str, float]:
         sparse = self.index.sparse
@@ -295,33 +301,69 @@ class Searcher:
         found = self._idf.get(term)
         return found if found is not None else math.log(1 + (len(self.index.passages) + 0.5) / 0.5)
 
-    def search(self, question: str, top_k: int | None = None, retriever: str | None = None) -> Answer:
+    def search(self, question: str, top_k: int | None = None, retriever: str | None = None,
+               docs: Sequence[str] | None = None) -> Answer:
         """Find the passages that best answer a question, the answering sentence in each, and whether it is answered.
 
         Args:
             question: The question (Simplified or Traditional Chinese).
             top_k: How many passages to return (default: the configured number).
             retriever: One of :attr:`retrievers` (default: the configured one, ``hybrid``).
+            docs: Search only these documents (see :meth:`document_rows`); all when empty.
 
         Returns:
             The answer with its ranked passages.
 
         Raises:
-            QAError: If the question is empty or the retriever unknown.
+            QAError: If the question is empty, the retriever unknown or no document matches ``docs``.
         """
         text, notices = prepare_question(question, self.settings.max_question_chars)
         retriever = retriever or self.settings.retriever
         if retriever not in self.retrievers:
             raise QAError(f"Unknown retriever {retriever!r}; choose one of: {', '.join(self.retrievers)}.")
-        top_k = max(1, min(top_k or self.settings.top_k, len(self.index.passages)))
+        rows = self.document_rows(docs)
+        top_k = max(1, min(top_k or self.settings.top_k, len(rows)))
         query = self.prepare(text)
-        scores = self.score(query)
+        scores = {name: values[rows] for name, values in self.score(query).items()}
         order = np.argsort(-scores[retriever], kind="stable")[:top_k]
-        grade = self.judge(query, scores)
-        hits = [Hit(self.index.passages[i], float(scores[retriever][i]), self.answer_sentence(query, int(i)))
+        grade = self.judge(query, scores, rows)
+        hits = [Hit(self.index.passages[rows[i]], float(scores[retriever][i]), self.answer_sentence(query, int(rows[i])))
                 for i in order]
         return Answer(question=text, answerable=grade >= self.settings.decline_threshold, hits=hits,
                       notices=notices, evidence=grade)
+
+    def document_rows(self, docs: Sequence[str] | None) -> np.ndarray:
+        """Return the passage numbers of the documents a filter names.
+
+        A name matches a document whose id (file path) or title equals it or contains it, case-insensitively,
+        e.g. ``jincheng``, ``2024`` or ``state-council-work-report-2023.txt``.
+
+        Args:
+            docs: Document names; empty or None for all documents.
+
+        Returns:
+            The passage numbers, in index order.
+
+        Raises:
+            QAError: If no document matches.
+        """
+        wanted = [name.strip().lower() for name in docs or [] if name and name.strip()]
+        if not wanted:
+            return self._all_rows
+        matched = [doc for doc, (title, _) in self._documents.items()
+                   if any(name in doc.lower() or name in title.lower() for name in wanted)]
+        if not matched:
+            known = "; ".join(f"{doc} ({title})" for doc, (title, _) in self._documents.items())
+            raise QAError(f"No document matches {', '.join(docs)}. The index holds: {known}")
+        return np.sort(np.concatenate([self._documents[doc][1] for doc in matched]))
+
+    def documents(self) -> list[tuple[str, str]]:
+        """List the indexed documents.
+
+        Returns:
+            (doc_id, title) pairs in index order.
+        """
+        return [(doc, title) for doc, (title, _) in self._documents.items()]
 
     def prepare(self, text: str) -> Query:
         """Embed a prepared question and cut it into terms, with the synonyms it uses.
@@ -381,17 +423,18 @@ class Searcher:
         found = passage_terms | covered
         return sum(w for term, w in weights.items() if term in found or term in text) / total
 
-    def judge(self, query: Query, scores: dict[str, np.ndarray]) -> float:
+    def judge(self, query: Query, scores: dict[str, np.ndarray], rows: np.ndarray) -> float:
         """Weigh the evidence that the corpus answers the question.
 
         Args:
             query: The prepared query.
-            scores: The retrievers' scores from :meth:`score`.
+            scores: The retrievers' scores from :meth:`score` for the passages searched.
+            rows: The passage numbers those scores belong to.
 
         Returns:
             The evidence score (0..1) of :func:`evidence`.
         """
-        top = int(np.argmax(scores["hybrid"]))
+        top = int(rows[np.argmax(scores["hybrid"])])
         dense = scores["dense"]
         standout = float((dense.max() - dense.mean()) / dense.std()) if dense.std() > 0 else 0.0
         agree = int(np.argmax(dense)) == int(np.argmax(scores["sparse"]))

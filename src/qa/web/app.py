@@ -86,26 +86,29 @@ class ChatApp:
             self._counts = (searcher, passages_per_document(searcher))
         return self._counts[1]
 
-    def reply(self, question: str, previous: str | None, top_k: int | None) -> tuple[str, str | None]:
+    def reply(self, question: str, previous: str | None, top_k: int | None,
+              docs: list[str] | None = None) -> tuple[str, str | None]:
         """Answer one chat message.
 
         Args:
             question: What the user typed.
             previous: The previous question as searched (for follow-ups), or None.
             top_k: Passages to show.
+            docs: Document ids to search (default: all).
 
         Returns:
             The reply's HTML and the question to remember for the next follow-up.
         """
         try:
             searched = contextualize(question, previous)
-            answer = self.holder.ask(searched, top_k)
+            answer = self.holder.ask(searched, top_k, docs)
         except QAError as error:
             return render_error(str(error)), previous
         asked = question.strip() if searched != question else None
         return render_answer(answer, asked=asked, total=self._passage_counts()), answer.question
 
-    def respond(self, message: str, history: list[dict] | None, previous: str | None, top_k: float | None):
+    def respond(self, message: str, history: list[dict] | None, previous: str | None, top_k: float | None,
+                docs: list[str] | None = None):
         """Chat handler: show the question at once, then the reply.
 
         Args:
@@ -113,6 +116,7 @@ class ChatApp:
             history: The chat so far (messages format).
             previous: The previous question as searched.
             top_k: The slider's value.
+            docs: The documents selected (none selected: all).
 
         Yields:
             (textbox value, chat history, previous question).
@@ -120,7 +124,7 @@ class ChatApp:
         history = list(history or [])
         history.append({"role": "user", "content": html.escape(message or "")})
         yield "", history, previous
-        content, previous = self.reply(message or "", previous, int(top_k) if top_k else None)
+        content, previous = self.reply(message or "", previous, int(top_k) if top_k else None, docs)
         history.append({"role": "assistant", "content": content})
         yield "", history, previous
 
@@ -140,13 +144,22 @@ class ChatApp:
         except QAError as error:
             raise gr.Error(str(error), print_exception=False) from None
 
-    def index_panel(self) -> str:
-        """Render the index panel for the current index.
+    def index_panel(self) -> tuple[str, dict]:
+        """Render the index panel and the document choices for the current index.
 
         Returns:
-            The panel's HTML.
+            The panel's HTML and an update of the document selector.
         """
-        return render_index_info(self.holder.info())
+        return render_index_info(self.holder.info()), self.document_choices()
+
+    def document_choices(self) -> dict:
+        """Offer the current index's documents in the selector, as "title (file)".
+
+        Returns:
+            A Gradio update of the selector's choices.
+        """
+        documents = self.holder.searcher.documents()
+        return gr.update(choices=[(f"{title} ({doc})", doc) for doc, title in documents])
 
     def rebuild(self, request: gr.Request) -> str:
         """Rebuild the index (loopback or signed-in users only) and swap in the new searcher.
@@ -195,19 +208,23 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
             with gr.Column(scale=1, min_width=260):
                 top_k = gr.Slider(1, MAX_TOP_K, value=default_k, step=1, label="显示段落数 Passages shown",
                                   elem_id="qa-top-k")
+                docs = gr.Dropdown([], value=[], multiselect=True, elem_id="qa-docs",
+                                   label="只在这些文档中查找 Search in (empty: all documents)")
                 gr.Markdown("**示例问题 Examples**")
                 example_buttons = [gr.Button(text, size="sm", elem_classes=["qa-example"]) for text in EXAMPLES]
                 with gr.Accordion("索引 Index", open=True):
                     panel = gr.HTML(elem_id="qa-index")
                     rebuild = gr.Button("重建索引 Rebuild index", size="sm", elem_id="qa-rebuild")
         outputs = [box, chatbot, previous]
-        box.submit(chat.respond, [box, chatbot, previous, top_k], outputs, api_visibility="private")
-        send.click(chat.respond, [box, chatbot, previous, top_k], outputs, api_visibility="private")
+        inputs = [chatbot, previous, top_k, docs]
+        box.submit(chat.respond, [box, *inputs], outputs, api_visibility="private")
+        send.click(chat.respond, [box, *inputs], outputs, api_visibility="private")
         for button in example_buttons:
-            button.click(chat.respond, [button, chatbot, previous, top_k], outputs, api_visibility="private")
+            button.click(chat.respond, [button, *inputs], outputs, api_visibility="private")
         clear.click(lambda: ("", [], None), None, outputs, api_visibility="private")
-        rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1)
-        demo.load(chat.index_panel, None, panel, api_visibility="private")
+        rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1).then(
+            chat.document_choices, None, docs, api_visibility="private")
+        demo.load(chat.index_panel, None, [panel, docs], api_visibility="private")
         gr.api(chat.api_ask, api_name="ask")
     return demo
 

@@ -102,22 +102,23 @@ class SearcherHolder:
         with self._swap_lock:
             self._searcher = searcher
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, docs: list[str] | None = None) -> Answer:
         """Answer a question with the current searcher.
 
         Args:
             question: The question.
             top_k: Passages to return (default: the configured number).
+            docs: Document ids to search (default: all).
 
         Returns:
             The answer.
 
         Raises:
-            QAError: If the question is empty or top_k is out of range.
+            QAError: If the question is empty, top_k is out of range or no document matches.
         """
         if top_k is not None and not 1 <= int(top_k) <= 100:
             raise QAError(f"top_k must be between 1 and 100, not {top_k}.")
-        return self.searcher.search(question, None if top_k is None else int(top_k))
+        return self.searcher.search(question, None if top_k is None else int(top_k), docs=docs)
 
     def info(self) -> IndexInfo:
         """Describe the index in use and whether it is stale.
