@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from qa.config import QAError, Settings
-from qa.search import SYNONYMS_FILE, Searcher, expand, min_max, prepare_question, read_synonyms
+from qa.documents import Passage
+from qa.index import passage_embedding_text
+from qa.search import (SYNONYMS_FILE, ContextIndex, Searcher, expand, min_max, normalize_text, prepare_question,
+                       read_synonyms)
 
 pytestmark = pytest.mark.slow
 
@@ -29,6 +32,31 @@ def test_min_max_floor_keeps_small_differences_small():
     scores = np.array([0.70, 0.72, 0.75], dtype=np.float32)
     assert min_max(scores).max() == pytest.approx(1.0)
     assert min_max(scores, floor=0.5).max() == pytest.approx(0.1)
+
+
+def _passage(title: str, section: str, text: str) -> Passage:
+    return Passage(passage_id=text[:8], doc_id=title, title=title, section=section, text=text, position=0)
+
+
+def test_context_channel_prefers_the_named_document():
+    passages = [_passage("2023年甲市政府工作报告", "一、工作回顾", "粮食产量再创新高。"),
+                _passage("2024年甲市政府工作报告", "一、2023年工作回顾", "粮食产量再创新高。"),
+                _passage("乙镇工作报告", "", "粮食产量再创新高。")]
+    contexts = ContextIndex(passages)
+    scores = contexts.scores(["2024", "政府", "工作", "报告", "粮食"], lambda term: 1.0)
+    assert int(np.argmax(scores)) == 1
+    assert scores[1] == pytest.approx(0.8)
+    assert contexts.scores(["乙镇"], lambda term: 1.0).tolist() == [0.0, 0.0, 1.0]
+    assert contexts.scores([], lambda term: 1.0).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_passage_embedding_text_prefixes_title_and_section():
+    assert passage_embedding_text(_passage("报告", "一、回顾", "正文。")) == "报告\n一、回顾\n正文。"
+    assert passage_embedding_text(_passage("报告", "", "正文。")) == "报告\n正文。"
+
+
+def test_normalize_text_folds_traditional():
+    assert normalize_text("國內生產總值１２３") == "国内生产总值123"
 
 
 def test_builtin_synonyms_expand_gdp():

@@ -1,62 +1,26 @@
-"""Retrieval over an index: finding the passages that answer a question and the sentence that answers.
-
-Three retrievers share one scoring pass: ``dense`` (cosine of m3e/sentence-transformers vectors), ``sparse`` (BM25
-over jieba terms, with domain synonyms added to the question) and ``hybrid`` (the default): both score lists are
-min-max normalized over the corpus and summed with the weight ``Settings.sparse_weight``. The answering sentence of a
-passage is picked by weighted word overlap, semantic similarity and question cues (多少 → numbers, 何时 → dates …).
-Whether the question is answerable at all is judged from the evidence of both retrievers (see :func:`evidence`).
-
-``open_searcher`` is the one entry point the command line, the web chat and the evaluation use: it loads the
-index (building it on first use), loads the model the index was built with, and reports staleness.
-"""
+"""The searcher: scores every passage with the dense and the sparse retriever, fuses them with the document-context
+channel, picks the answering sentence of each hit and judges whether the question is answered."""
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from qa import index as index_store
 from qa.config import QAError, Settings
-from qa.documents import Passage, clean_line, tokenize
+from qa.documents import Passage, tokenize
 from qa.embedding import Encoder
+from qa.search import answers
+from qa.search.query import SYNONYMS_FILE, Query, expand, prepare_question, read_synonyms
+from qa.search.scoring import ContextIndex, evidence, min_max
 
 log = logging.getLogger(__name__)
-
-SYNONYMS_FILE = Path(__file__).parent / "data" / "synonyms.tsv"
-FULL_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
-                                                0xFF05, 0xFF0E]}
-FULL_WIDTH[0x3000] = 0x20
-
-# Answer picking: weight of the sentence's cosine and of a matching question cue, next to word overlap (weight 1);
-# a neighbouring sentence within NEIGHBOUR_MARGIN of the best one is shown with it. Measured on CMRC (README).
-SEMANTIC_WEIGHT = 0.3
-CUE_WEIGHT = 0.1
-NEIGHBOUR_MARGIN = 0.1
-CHINESE_NUMBER = "零一二三四五六七八九十百千万亿两"
-CUES: list[tuple[re.Pattern, re.Pattern]] = [
-    (re.compile(r"多少|几|多大|多高|多长|多久|多远|比例|比重|百分之|增长率|数量|规模|金额"),
-     re.compile(rf"\d|[{CHINESE_NUMBER}]+[个位名次项家所条座户人元亿万吨亩倍%年]")),
-    (re.compile(r"何时|什么时候|哪一?年|哪一?天|几月|几号|日期|时间|时候"),
-     re.compile(rf"\d{{2,4}}年|\d{{1,2}}月|[{CHINESE_NUMBER}]+年|[{CHINESE_NUMBER}]+月|世纪|年代|朝")),
-    (re.compile(r"谁|哪位|什么人|何人|名字|叫什么"),
-     re.compile(r"·|书记|主任|镇长|区长|市长|局长|部长|主席|总理|经理|院长|教授|先生|女士")),
-    (re.compile(r"哪些|哪几|包括什么|有什么"), re.compile(r"、|包括|以及|分别")),
-    (re.compile(r"哪里|哪儿|在哪|什么地方|何地|何处|位于"), re.compile(r"[省市县区镇村乡路街园洲国]")),
-]
-
-# Declining: evidence = logistic(intercept + weights · (coverage, dense standout, retrievers agree)), fitted on
-# answerable and unanswerable questions (README) with the intercept set so that 0.5 lets ~98 % of answerable ones
-# through; the question is declined below Settings.decline_threshold. All three features are scale-free.
-EVIDENCE_INTERCEPT = -3.35
-EVIDENCE_WEIGHTS = np.array([5.79, 0.21, 3.13])
 
 
 @dataclass
@@ -104,141 +68,6 @@ class Answer:
         }
 
 
-@dataclass
-class Query:
-    """A prepared question: its text, vector, terms and the synonyms it brought in."""
-
-    text: str
-    vector: np.ndarray
-    terms: list[str]
-    expansions: list[tuple[str, list[str]]]
-
-    @property
-    def search_terms(self) -> list[str]:
-        """The question's terms plus the terms of its synonyms."""
-        extra = [term for _, others in self.expansions for other in others for term in tokenize(other)]
-        return list(dict.fromkeys(self.terms + extra))
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
-def normalize_text(text: str) -> str:
-    """Fold Traditional characters to Simplified (OpenCC t2s) and full-width digits and letters to ASCII.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        The normalized text.
-    """
-    return _t2s().convert(text.translate(FULL_WIDTH))
-
-
-def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
-    """Clean a question, convert it to Simplified Chinese with ASCII digits and letters, and cut it to length.
-
-    Args:
-        question: The raw question.
-        max_chars: The longest question kept.
-
-    Returns:
-        The cleaned question and notices for the user (e.g. that it was truncated).
-
-    Raises:
-        QAError: If nothing is left to ask.
-    """
-    if not isinstance(question, str):
-        raise QAError("The question must be text.")
-    cleaned = clean_line(normalize_text(" ".join(question.splitlines())))
-    if not cleaned:
-        raise QAError("请输入问题。The question is empty: type a question, e.g. 2020年全年签约了多少个项目？")
-    notices = []
-    if len(cleaned) > max_chars:
-        cleaned = cleaned[:max_chars]
-        notices.append(f"问题过长，只使用了前 {max_chars} 个字。The question was cut to its first {max_chars} characters.")
-    return cleaned, notices
-
-
-def read_synonyms(path: Path) -> list[list[str]]:
-    """Read a synonyms file: one group of equivalent terms a line, separated by tabs or commas; ``#`` comments.
-
-    Args:
-        path: The file.
-
-    Returns:
-        The groups (each with at least two terms), terms normalized like questions.
-
-    Raises:
-        QAError: If the file cannot be read.
-    """
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise QAError(f"Cannot read the synonyms file {path} ({error}); fix QA_SYNONYMS_FILE.") from error
-    groups = []
-    for line in lines:
-        line = line.split("#", 1)[0]
-        terms = [normalize_text(t.strip()).lower() for t in re.split(r"[\t,，]", line) if t.strip()]
-        if len(terms) >= 2:
-            groups.append(list(dict.fromkeys(terms)))
-    return groups
-
-
-def expand(text: str, groups: list[list[str]]) -> list[tuple[str, list[str]]]:
-    """Find the synonym groups a question uses.
-
-    Args:
-        text: The prepared question.
-        groups: Synonym groups from :func:`read_synonyms`.
-
-    Returns:
-        (the term found in the question, its synonyms) for every group it uses.
-    """
-    lowered = text.lower()
-    found = []
-    for group in groups:
-        present = [term for term in group if term in lowered]
-        if present:
-            longest = max(present, key=len)
-            found.append((longest, [term for term in group if term not in lowered]))
-    return [(term, others) for term, others in found if others]
-
-
-def min_max(scores: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Scale scores to 0..1 by their range, or by ``floor`` when the range is smaller (so that differences the
-    retriever cannot tell from noise are not blown up to the full scale).
-
-    Args:
-        scores: One retriever's scores over the passages.
-        floor: The smallest range to divide by.
-
-    Returns:
-        The scaled scores (all zeros when they are all equal).
-    """
-    low, spread = float(scores.min()), max(float(scores.max() - scores.min()), floor)
-    return (scores - low) / spread if spread > 0 else np.zeros_like(scores)
-
-
-def evidence(coverage: float, standout: float, agree: bool) -> float:
-    """Combine the retrievers' evidence into a 0..1 score that the question is answered by the top passage.
-
-    Args:
-        coverage: The idf-weighted share of the question's terms found in the top hybrid passage.
-        standout: How many standard deviations the best cosine lies above the mean cosine over the passages.
-        agree: Whether the dense and the sparse retriever put the same passage first.
-
-    Returns:
-        The calibrated evidence score.
-    """
-    z = EVIDENCE_INTERCEPT + float(EVIDENCE_WEIGHTS @ np.array([coverage, standout, float(agree)]))
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 class Searcher:
     """Answers questions from one loaded index with one loaded model."""
 
@@ -275,6 +104,7 @@ class Searcher:
         self._passage_texts = [unicodedata.normalize("NFKC", f"{p.title}\n{p.section}\n{p.text}").lower()
                                for p in index.passages]
         self._sentences: dict[int, tuple[list[str], list[set[str]]]] = {}
+        self._contexts = ContextIndex(index.passages)
         self._all_rows = np.arange(len(index.passages))
         rows: dict[str, list[int]] = {}
         for row, passage in enumerate(index.passages):
@@ -386,8 +216,11 @@ class Searcher:
             query: The prepared query.
 
         Returns:
-            ``{"dense": cosines, "sparse": BM25 scores, "hybrid": fused 0..1 scores}``, one value per passage; the
-            dense score is the mean of the passage's cosine and its best sentence's cosine.
+            ``{"dense": cosines, "sparse": BM25 scores, "hybrid": fused 0..1 scores}``, one value per passage. The
+            dense score mixes the passage's cosine (weight ``dense_passage_weight``; the passage was embedded with
+            its title and section) with its best sentence's cosine; hybrid is the weighted sum of the min-max
+            normalized dense and BM25 scores plus ``context_weight`` × the document-context channel
+            (:class:`~qa.search.scoring.ContextIndex`), scaled back to 0..1.
         """
         count = len(self.index.passages)
         found, ids = self.index.dense.search(query.vector[None, :], min(count, self.settings.dense_candidates))
@@ -396,11 +229,13 @@ class Searcher:
         passage_cosines[ids[0][valid]] = found[0][valid]
         sentence_cosines = self.index.sentence_vectors @ query.vector
         best_sentence = np.maximum.reduceat(sentence_cosines, self.index.sentence_starts[:-1].astype(np.int64))
-        dense = (passage_cosines + best_sentence) / 2
+        mix = self.settings.dense_passage_weight
+        dense = mix * passage_cosines + (1 - mix) * best_sentence
         term_ids = self.index.sparse.get_tokens_ids(query.search_terms)
         sparse = self.index.sparse.get_scores_from_ids(term_ids) if term_ids else np.zeros(count, dtype=np.float32)
-        weight = self.settings.sparse_weight
-        hybrid = weight * min_max(sparse) + (1 - weight) * min_max(dense, self.settings.dense_spread_floor)
+        weight, context = self.settings.sparse_weight, self.settings.context_weight
+        fused = weight * min_max(sparse) + (1 - weight) * min_max(dense, self.settings.dense_spread_floor)
+        hybrid = (fused + context * self._contexts.scores(query.terms, self.idf)) / (1 + context)
         return {"dense": dense, "sparse": np.asarray(sparse, dtype=np.float32), "hybrid": hybrid}
 
     def coverage(self, query: Query, position: int) -> float:
@@ -447,7 +282,7 @@ class Searcher:
         return self._sentences[position]
 
     def answer_sentence(self, query: Query, position: int) -> str:
-        """Pick the sentence(s) of a passage that answer the question.
+        """Pick the sentence(s) of a passage that answer the question (see :mod:`qa.search.answers`).
 
         Word overlap (question terms weighted by idf, by how few of the passage's sentences hold them, and ignored
         when they are in the document title: the topic, not the fact) plus the sentence's cosine to the question
@@ -464,29 +299,10 @@ class Searcher:
         sentences, sentence_terms = self._sentences_of(position)
         start = int(self.index.sentence_starts[position])
         cosines = self.index.sentence_vectors[start : start + len(sentences)] @ query.vector
-        scores = self._overlap(query, position, sentence_terms) + SEMANTIC_WEIGHT * cosines
-        scores += CUE_WEIGHT * self._cue_matches(query.text, sentences)
-        best = int(np.argmax(scores))
-        neighbours = [i for i in (best - 1, best + 1) if 0 <= i < len(sentences)]
-        close = [i for i in neighbours if scores[i] >= scores[best] - NEIGHBOUR_MARGIN]
-        if close:
-            nearest = max(close, key=lambda i: scores[i])
-            return "".join(sentences[min(best, nearest) : max(best, nearest) + 1])
-        return sentences[best]
-
-    def _overlap(self, query: Query, position: int, sentence_terms: list[set[str]]) -> np.ndarray:
         title_terms = set(tokenize(self.index.passages[position].title))
-        weights = {}
-        for term in set(query.search_terms) - title_terms:
-            holding = sum(term in terms for terms in sentence_terms)
-            weights[term] = self.idf(term) * (math.log(1 + len(sentence_terms) / holding) if holding else 1.0)
-        total = sum(weights.values()) or 1.0
-        return np.array([sum(w for term, w in weights.items() if term in terms) / total for terms in sentence_terms])
-
-    @staticmethod
-    def _cue_matches(question: str, sentences: list[str]) -> np.ndarray:
-        wanted = [pattern for cue, pattern in CUES if cue.search(question)]
-        return np.array([float(any(p.search(s) for p in wanted)) for s in sentences])
+        terms = [term for term in query.search_terms if term not in title_terms]
+        overlaps = answers.overlap(terms, {term: self.idf(term) for term in terms}, sentence_terms)
+        return answers.pick(sentences, answers.sentence_scores(query.text, cosines, overlaps, sentences))
 
 
 def open_searcher(settings: Settings, index_dir: Path | None = None, corpus_dir: Path | None = None,
