@@ -223,6 +223,70 @@ class TorchBackend:
                                  convert_to_numpy=True, show_progress_bar=False)
 
 
+    def embed_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Embed one batch and keep each text's token vectors with their character offsets.
+
+        Args:
+            texts: The texts (with their prefixes).
+
+        Returns:
+            Per text: its unit vector, its token vectors (tokens × dimension) and their (start, end) offsets.
+        """
+        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_numpy=False,
+                                    normalize_embeddings=True, show_progress_bar=False)
+        offsets = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
+                                       max_length=self.model.max_seq_length)["offset_mapping"]
+        embedded = []
+        for out, spans in zip(outputs, offsets):
+            length = int(out["attention_mask"].sum())  # token vectors come padded to the batch's longest text
+            vector = out["sentence_embedding"].float().numpy()
+            embedded.append((vector / max(float(np.linalg.norm(vector)), 1e-12),
+                             out["token_embeddings"][:length].float().numpy(), np.array(spans[:length])))
+        return embedded
+
+
+def span_vectors(tokens: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]],
+                 fallback: np.ndarray) -> np.ndarray:
+    """Pool, for each character span of a text, the contextual vectors of the tokens inside it.
+
+    Args:
+        tokens: The text's token vectors (tokens × dimension).
+        offsets: Each token's (start, end) characters; special tokens have (0, 0).
+        spans: (start, end) characters of each sentence.
+        fallback: The vector for a span with no token (cut off by the model's length limit).
+
+    Returns:
+        Unit vectors, one row per span.
+    """
+    real = offsets[:, 1] > offsets[:, 0]
+    rows = []
+    for start, end in spans:
+        inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
+        rows.append(tokens[inside].mean(axis=0) if inside.any() else fallback)
+    vectors = np.asarray(rows, dtype=np.float32)
+    return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+
+
+def sentence_spans(text: str, sentences: Sequence[str], shift: int = 0) -> list[tuple[int, int]]:
+    """Find where each sentence (in order) lies in its text.
+
+    Args:
+        text: The text.
+        sentences: Substrings of it, in order.
+        shift: Added to every position (the length of a prefix put before the text).
+
+    Returns:
+        (start, end) characters of each sentence.
+    """
+    spans, cursor = [], 0
+    for sentence in sentences:
+        start = text.find(sentence, cursor)
+        start = cursor if start < 0 else start
+        cursor = start + len(sentence)
+        spans.append((start + shift, cursor + shift))
+    return spans
+
+
 class Encoder:
     """A loaded embedding model that turns questions and passages into normalized vectors."""
 
@@ -274,6 +338,35 @@ class Encoder:
             A float32 array (len(texts) × dimension) of unit vectors.
         """
         return self._encode(texts, self.passage_prefix, progress)
+
+    def encode_passages_with_sentences(self, texts: Sequence[str], sentences: Sequence[Sequence[str]],
+                                       progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Embed passages and, from the same forward pass, their sentences: a sentence's vector is the mean of its
+        tokens' vectors in the context of the whole passage (no second pass over the sentences).
+
+        Args:
+            texts: Passage texts.
+            sentences: Each passage's sentences (substrings of it, in order).
+            progress: Called with the number of passages done after each batch.
+
+        Returns:
+            Passage vectors (len(texts) × dimension) and sentence vectors (all sentences, passage by passage).
+        """
+        starts = np.cumsum([0] + [len(group) for group in sentences])
+        passages = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        sentence_vectors = np.zeros((int(starts[-1]), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        shift = len(self.passage_prefix)
+        for begin in range(0, len(order), self.batch_size):
+            rows = order[begin : begin + self.batch_size]
+            embedded = self.backend.embed_tokens([self.passage_prefix + texts[i] for i in rows])
+            for i, (vector, tokens, offsets) in zip(rows, embedded):
+                passages[i] = vector
+                spans = sentence_spans(texts[i], sentences[i], shift)
+                sentence_vectors[starts[i] : starts[i + 1]] = span_vectors(tokens, offsets, spans, vector)
+            if progress:
+                progress(len(rows))
+        return passages, sentence_vectors
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed questions (with the model's query prefix).

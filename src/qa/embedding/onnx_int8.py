@@ -290,6 +290,26 @@ class OnnxInt8Backend:
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
 
+    def embed_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Embed one batch and keep each text's token vectors with their character offsets.
+
+        Args:
+            texts: The texts (with their prefixes).
+
+        Returns:
+            Per text: its unit vector, its token vectors (tokens × dimension) and their (start, end) offsets.
+        """
+        texts = [t.lower() for t in texts] if self.lowercase else texts
+        encodings = self.tokenizer.encode_batch(texts)
+        feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+        hidden = self.session.run(None, {name: feed[name] for name in self.inputs})[0]
+        vectors = mean_pool(hidden, feed["attention_mask"])
+        lengths = feed["attention_mask"].sum(axis=1)
+        return [(vectors[i], hidden[i, : lengths[i]], np.array(encodings[i].offsets[: lengths[i]]))
+                for i in range(len(texts))]
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed one batch: tokenize, run the int8 model, mean-pool over the attention mask, normalize.
 
