@@ -81,6 +81,26 @@ def rebuild_in_another_process(server: QAServer) -> float:
     return time.perf_counter() - start
 
 
+def seconds_until_reloaded(url: str, timeout: float = 120) -> float | None:
+    """Ask the rebuild's question until the answer comes from the new build (the server reloads in the background).
+
+    Args:
+        url: The server's address.
+        timeout: How long to keep asking.
+
+    Returns:
+        Seconds until the new fact was answered, or None if it never was.
+    """
+    from gradio_client import Client
+
+    client, start = Client(url, verbose=False), time.monotonic()
+    while time.monotonic() - start < timeout:
+        if NEW_FACT in client.predict(NEW_QUESTION, api_name="/ask")["results"][0]["text"]:
+            return round(time.monotonic() - start, 1)
+        time.sleep(1)
+    return None
+
+
 def run_load(url: str, users: int, seconds: float, during=None) -> dict:
     """Run the users against a server, calling ``during()`` (if given) a third of the way in.
 
@@ -134,11 +154,8 @@ def main() -> None:
             during = (lambda: {"rebuild_s": round(rebuild_in_another_process(server), 1)}) if options.rebuild else None
             figures = run_load(url, options.users, options.seconds, during)
             if options.rebuild:
-                time.sleep(2)
-                from gradio_client import Client
-
-                reply = Client(url, verbose=False).predict(NEW_QUESTION, api_name="/ask")
-                figures["reloaded"] = NEW_FACT in reply["results"][0]["text"]
+                waited = seconds_until_reloaded(url)
+                figures["reloaded"], figures["reload_wait_s"] = waited is not None, waited
         finally:
             if server:
                 server.stop()

@@ -64,8 +64,10 @@ def embedding_progress() -> Progress:
 
 @index_app.command("build")
 @friendly_errors
-def index_build(corpus: CorpusOption = None, index: IndexOption = None, model: ModelOption = None) -> None:
-    """Build (or rebuild) the index from the corpus folder."""
+def index_build(corpus: CorpusOption = None, index: IndexOption = None, model: ModelOption = None,
+                full: Annotated[bool, typer.Option("--full", help="Embed every passage again, reusing no vectors.")]
+                = False) -> None:
+    """Build (or rebuild) the index from the corpus folder; unchanged passages keep their vectors unless --full."""
     from qa.embedding import Encoder
 
     settings = get_settings()
@@ -74,12 +76,16 @@ def index_build(corpus: CorpusOption = None, index: IndexOption = None, model: M
     with embedding_progress() as bar:
         task = bar.add_task("embed", total=None)
         built = index_store.build(corpus_dir, index_dir, encoder, settings.max_passage_chars,
-                                  lambda done, total: bar.update(task, completed=done, total=total))
+                                  lambda done, total: bar.update(task, completed=done, total=total), full=full)
     manifest = built.manifest
     for skipped in manifest["skipped"]:
         err.print(f"[yellow]Skipped[/] {skipped['file']}: {skipped['reason']}", highlight=False)
     out.print(f"Built index in {index_dir}: {manifest['documents']} documents, {manifest['passages']} passages, "
               f"model {manifest['model']} ({manifest['dimension']}-dim).")
+    changes = manifest["changes"]
+    out.print(f"Passages: {changes['added']} added, {changes['changed']} changed, {changes['removed']} removed, "
+              f"{changes['unchanged']} unchanged; vectors: {changes['reused']} reused, {changes['embedded']} embedded"
+              f"{' (full build)' if manifest['full'] else ''}.")
 
 
 @index_app.command("info")

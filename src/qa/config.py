@@ -58,12 +58,19 @@ class Settings(BaseSettings):
                                  "hybrid ranking; the dense (cosine) score gets 1 - sparse_weight.")
     dense_spread_floor: float = Field(0.15, ge=0, le=2, description="Dense scores are min-max normalized by their "
                                       "range, but by at least this much cosine (differences below it are noise).")
+    dense_passage_weight: float = Field(0.6, ge=0, le=1, description="The dense score of a passage is this "
+                                        "weight × its cosine (embedded with its title and section) + the rest × "
+                                        "the cosine of its best sentence.")
+    context_weight: float = Field(0.5, ge=0, le=2, description="Weight, next to the fused dense+BM25 score, of "
+                                  "the document-context channel: the idf-weighted share of the question's terms "
+                                  "found in a passage's document title or section (金城镇, 2024年, 国务院).")
     dense_candidates: int = Field(1000, ge=10, description="Passages scored by the dense index per question "
                                   "(all of them in corpora up to this size).")
     decline_threshold: float = Field(0.5, ge=0, le=1, description="A question is judged unanswerable when the "
                                      "evidence score (0..1, from both retrievers) is below this.")
     synonyms_file: Path | None = Field(None, description="An extra synonyms file (TSV, one group of equivalent "
                                        "terms a line) used besides the built-in src/qa/data/synonyms.tsv.")
+    max_upload_mb: float = Field(20, gt=0, le=1024, description="Largest document the chat page accepts (MB).")
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, description="Port of the web chat.")
 

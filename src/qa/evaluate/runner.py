@@ -65,7 +65,9 @@ def cached_index(settings: Settings, corpus_dir: Path, encoder: Encoder, progres
     if index_store.exists(index_dir):
         try:
             loaded = index_store.load(index_dir)
-            if not loaded.staleness(corpus_dir, encoder.spec, settings.max_passage_chars):
+            recipe = index_store.embedding_recipe(encoder, settings.max_passage_chars)
+            fresh = loaded.manifest.get("embedding_recipe") == recipe
+            if fresh and not loaded.staleness(corpus_dir, encoder.spec, settings.max_passage_chars):
                 log.info("reusing the evaluation index in %s", index_dir)
                 return loaded
         except QAError as error:

@@ -13,6 +13,7 @@ from qa.search import Searcher
 from qa.web.followup import contextualize
 from qa.web.holder import SearcherHolder
 from qa.web.render import CSS, render_answer, render_error, render_index_info
+from qa.web.uploads import UPLOAD_SUFFIXES, UploadOutcome, save_uploads
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -28,6 +29,8 @@ EXAMPLES = [
     "2020年全年簽約了多少個項目？",
 ]
 MAX_TOP_K = 10
+NOT_ALLOWED = ("只能在本机或登录后修改索引。"
+               "Rebuilding and adding documents are allowed from this machine, or for a signed-in user with --auth.")
 
 
 def passages_per_document(searcher: Searcher) -> dict[str, int]:
@@ -171,13 +174,51 @@ class ChatApp:
             The index panel's HTML with the outcome.
         """
         if not may_rebuild(request, self.auth_enabled):
-            return render_index_info(self.holder.info(), "只能在本机或登录后重建索引。"
-                                     "Rebuilding is allowed from this machine, or for a signed-in user with --auth.")
+            return render_index_info(self.holder.info(), NOT_ALLOWED)
+        return self._rebuilt("")
+
+    def _rebuilt(self, before: str) -> str:
+        """Rebuild and render the panel with ``before`` followed by the outcome."""
         try:
             info = self.holder.rebuild()
         except QAError as error:
-            return render_index_info(self.holder.info(), f"重建失败 / rebuild failed: {error}")
-        return render_index_info(info, "索引已重建。The index was rebuilt.")
+            return render_index_info(self.holder.info(), f"{before}重建失败 / rebuild failed: {error}")
+        changes = self.holder.searcher.index.manifest.get("changes", {})
+        counts = ", ".join(f"{changes[key]} {key}" for key in ("added", "changed", "removed", "reused") if key in changes)
+        return render_index_info(info, f"{before}索引已重建。The index was rebuilt ({counts}).")
+
+    def upload(self, files: list[str] | None, request: gr.Request) -> str:
+        """Add uploaded documents to the corpus and rebuild (loopback or signed-in users only).
+
+        Args:
+            files: Paths of the uploaded files.
+            request: The Gradio request.
+
+        Returns:
+            The index panel's HTML with what was added, what was refused and the rebuild's outcome.
+        """
+        if not may_rebuild(request, self.auth_enabled):
+            return render_index_info(self.holder.info(), NOT_ALLOWED)
+        files = [files] if isinstance(files, str) else list(files or [])
+        outcome = save_uploads(files, self.holder.corpus_dir, self.holder.settings.max_upload_mb)
+        summary = upload_summary(outcome)
+        if not outcome.saved:
+            return render_index_info(self.holder.info(), summary or "没有选择文件。No file was chosen.")
+        return self._rebuilt(summary)
+
+
+def upload_summary(outcome: UploadOutcome) -> str:
+    """Say which uploaded files were added and which refused (and why).
+
+    Args:
+        outcome: The result of :func:`~qa.web.uploads.save_uploads`.
+
+    Returns:
+        One line of text (empty when there were no files).
+    """
+    parts = [f"已添加 added: {', '.join(outcome.saved)}. "] if outcome.saved else []
+    parts += [f"未添加 refused {name}: {why} " for name, why in outcome.rejected]
+    return "".join(parts)
 
 
 def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
@@ -215,6 +256,10 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
                 with gr.Accordion("索引 Index", open=True):
                     panel = gr.HTML(elem_id="qa-index")
                     rebuild = gr.Button("重建索引 Rebuild index", size="sm", elem_id="qa-rebuild")
+                    uploads = gr.File(file_count="multiple", file_types=list(UPLOAD_SUFFIXES), type="filepath",
+                                      label=f"添加文档 Add documents ({', '.join(UPLOAD_SUFFIXES)}, "
+                                            f"≤ {holder.settings.max_upload_mb:g} MB)", elem_id="qa-upload")
+                    add = gr.Button("添加并重建 Add and rebuild", size="sm", elem_id="qa-add")
         outputs = [box, chatbot, previous]
         inputs = [chatbot, previous, top_k, docs]
         box.submit(chat.respond, [box, *inputs], outputs, api_visibility="private")
@@ -222,7 +267,10 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
         for button in example_buttons:
             button.click(chat.respond, [button, *inputs], outputs, api_visibility="private")
         clear.click(lambda: ("", [], None), None, outputs, api_visibility="private")
-        rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1).then(
+        rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1,
+                      concurrency_id="rebuild").then(chat.document_choices, None, docs, api_visibility="private")
+        add.click(chat.upload, uploads, panel, api_name="upload", api_visibility="undocumented", concurrency_limit=1,
+                  concurrency_id="rebuild").then(lambda: None, None, uploads, api_visibility="private").then(
             chat.document_choices, None, docs, api_visibility="private")
         demo.load(chat.index_panel, None, [panel, docs], api_visibility="private")
         gr.api(chat.api_ask, api_name="ask")
@@ -271,4 +319,5 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
         log.warning("Serving on %s without --auth: anyone who can reach it can ask questions.", host)
     demo.queue(default_concurrency_limit=2).launch(
         server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS,
-        theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False)
+        theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False,
+        max_file_size=int(settings.max_upload_mb * 1024 * 1024))
