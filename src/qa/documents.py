@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -263,20 +264,37 @@ def read_beir_corpus(path: Path) -> list[Document]:
         One document per valid line; malformed lines are logged and skipped.
     """
     documents = []
+    for number, record in json_lines(path):
+        try:
+            if isinstance(record, ValueError):
+                raise record
+            doc_id, text = str(record["_id"]), str(record["text"])
+        except (ValueError, KeyError, TypeError) as error:
+            log.warning("%s line %d skipped: %s", path.name, number, error)
+            continue
+        cleaned = [clean_line(part) for part in text.splitlines()]
+        title = clean_line(str(record.get("title") or doc_id))
+        documents.append(Document(doc_id=doc_id, title=title, lines=[line for line in cleaned if line]))
+    return documents
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, object]]:
+    """Read a JSON-lines file (UTF-8, with or without BOM), skipping blank lines.
+
+    Args:
+        path: The file.
+
+    Yields:
+        (line number, the parsed value — or the ``ValueError`` when the line is not valid JSON).
+    """
     with path.open(encoding="utf-8-sig") as lines:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
-                doc_id, text = str(record["_id"]), str(record["text"])
-            except (ValueError, KeyError, TypeError) as error:
-                log.warning("%s line %d skipped: %s", path.name, number, error)
-                continue
-            cleaned = [clean_line(part) for part in text.splitlines()]
-            title = clean_line(str(record.get("title") or doc_id))
-            documents.append(Document(doc_id=doc_id, title=title, lines=[line for line in cleaned if line]))
-    return documents
+                yield number, json.loads(line)
+            except ValueError as error:
+                yield number, error
 
 
 def _joins_next(line: str) -> bool:

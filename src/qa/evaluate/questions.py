@@ -7,13 +7,12 @@ qrels that name unknown ids raise :class:`~qa.config.QAError`.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.config import QAError
-from qa.documents import BEIR_CORPUS
+from qa.documents import BEIR_CORPUS, json_lines
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +107,12 @@ def make_question(qid, text, answers=None, answerable=True, kind=None, relevant_
 
 def _json_lines(path: Path, problems: list[str]):
     """Yield (line number, object) for each JSON object line; report the others."""
-    with path.open(encoding="utf-8-sig") as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError as error:
-                problems.append(f"{path.name} line {number}: not valid JSON ({error.msg})")
-                continue
-            if not isinstance(record, dict):
-                problems.append(f"{path.name} line {number}: not a JSON object")
-                continue
+    for number, record in json_lines(path):
+        if isinstance(record, ValueError):
+            problems.append(f"{path.name} line {number}: not valid JSON ({getattr(record, 'msg', record)})")
+        elif not isinstance(record, dict):
+            problems.append(f"{path.name} line {number}: not a JSON object")
+        else:
             yield number, record
 
 
