@@ -549,12 +549,10 @@ def build(corpus_dir: Path, index_dir: Path, encoder: Encoder, max_chars: int = 
                 progress(done, total)
 
         vectors, sentence_vectors = _fill(texts, grouped, rows, sentence_rows, reusable, encoder, advance)
-        sentence_rows = [row if rows[i] is not None else None
-                         for i, group in enumerate(grouped) for row in sentence_rows[starts[i] : starts[i + 1]]]
+        sentences_reused = sum(len(group) for group, row in zip(grouped, rows) if row is not None)
         changes = {**count_changes(_old_passages(index_dir), corpus.passages),
                    "reused": len(rows) - rows.count(None), "embedded": rows.count(None),
-                   "sentences_reused": len(sentence_rows) - sentence_rows.count(None),
-                   "sentences_embedded": sentence_rows.count(None)}
+                   "sentences_reused": sentences_reused, "sentences_embedded": len(sentences) - sentences_reused}
         stamp = datetime.now(timezone.utc)
         manifest = {
             "format_version": FORMAT_VERSION,
