@@ -39,3 +39,11 @@ def searcher(settings, encoder):
 
     built = index_store.build(settings.corpus_dir, settings.index_dir, encoder, settings.max_passage_chars)
     return Searcher(built, encoder, settings)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """A gradio_client on the running `qa serve` of the module that asks (each such module defines ``server``)."""
+    from gradio_client import Client
+
+    return Client(server.url, verbose=False)

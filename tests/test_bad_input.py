@@ -331,13 +331,6 @@ def server(tmp_path_factory):
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server.url, verbose=False)
-
-
 @pytest.mark.parametrize("question, top_k, message", [("", 3, "question is empty"), ("  \u3000\t", 3, "question is empty"),
                                                       ("\x00\x01", 3, "question is empty"),
                                                       ("签约了多少个项目？", 0, "top_k must be between"),

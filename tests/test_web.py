@@ -131,13 +131,6 @@ def server(tmp_path_factory):
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server.url, verbose=False)
-
-
 def test_ask_endpoint_returns_the_contract(client):
     reply = client.predict("2020年全年签约了多少个项目？", api_name="/ask")
     assert list(reply) == CONTRACT_KEYS and reply["answerable"] is True
