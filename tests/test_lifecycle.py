@@ -113,7 +113,7 @@ def test_a_changed_embedding_recipe_reuses_nothing(corpus, tmp_path, encoder, mo
     index_store.build(corpus, index_dir, encoder)
     other_prefix = CountingEncoder(encoder, passage_prefix="passage: ")
     assert index_store.build(corpus, index_dir, other_prefix).manifest["changes"]["reused"] == 0
-    monkeypatch.setattr(index_store, "passage_embedding_text", lambda p: f"{p.title}\n{p.text}", raising=False)
+    monkeypatch.setattr(index_store.texts, "passage_embedding_text", lambda p: f"{p.title}\n{p.text}")
     counting = CountingEncoder(encoder)
     built = index_store.build(corpus, index_dir, counting)
     assert built.manifest["changes"]["reused"] == 0
