@@ -10,12 +10,14 @@ import pytest
 
 from qa.config import QAError
 from qa.documents import (
+    Passage,
     chunk,
     clean_line,
     decode_bytes,
     fingerprint,
     load_corpus,
     read_file,
+    resolved_years,
     split_long,
     split_sentences,
 )
@@ -192,3 +194,12 @@ def test_scraping_artifacts_are_repaired(tmp_path):
     [passage] = chunk(document)
     assert document.title == "2024年政府工作报告"
     assert passage.text == body + "告审议通过。"
+
+
+def test_relative_years_of_a_dated_document_are_resolved():
+    assert resolved_years("2023年政府工作报告", "一、过去一年和五年工作回顾") == ["2022年"]
+    assert resolved_years("2023年政府工作报告", "二、对今年政府工作的建议") == ["2023年"]
+    assert resolved_years("金城镇工作报告", "对今年工作的建议") == []  # an undated title resolves nothing
+    assert resolved_years("2024年政府工作报告", "一、2023年工作回顾") == []
+    passage = Passage("p", "d", "2023年政府工作报告", "一、过去一年工作回顾", "正文。", 1)
+    assert passage.context == "2023年政府工作报告\n一、过去一年工作回顾\n2022年"

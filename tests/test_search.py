@@ -38,16 +38,27 @@ def _passage(title: str, section: str, text: str) -> Passage:
     return Passage(passage_id=text[:8], doc_id=title, title=title, section=section, text=text, position=0)
 
 
-def test_context_channel_prefers_the_named_document():
-    passages = [_passage("2023年甲市政府工作报告", "一、工作回顾", "粮食产量再创新高。"),
+def test_context_channel_prefers_the_named_document_and_year():
+    passages = [_passage("2023年甲市政府工作报告", "一、过去一年工作回顾", "粮食产量再创新高。"),
+                _passage("2023年甲市政府工作报告", "二、对今年政府工作的建议", "粮食产量再创新高。"),
                 _passage("2024年甲市政府工作报告", "一、2023年工作回顾", "粮食产量再创新高。"),
                 _passage("乙镇工作报告", "", "粮食产量再创新高。")]
     contexts = ContextIndex(passages)
-    scores = contexts.scores(["2024", "政府", "工作", "报告", "粮食"], lambda term: 1.0)
-    assert int(np.argmax(scores)) == 1
-    assert scores[1] == pytest.approx(0.8)
-    assert contexts.scores(["乙镇"], lambda term: 1.0).tolist() == [0.0, 0.0, 1.0]
-    assert contexts.scores([], lambda term: 1.0).tolist() == [0.0, 0.0, 0.0]
+    # 2024年政府工作报告 names the third passage's document; 2023年 alone is also the second document's year.
+    assert int(np.argmax(contexts.scores(["2024", "年", "政府", "工作", "报告", "2023", "粮食"]))) == 2
+    # 过去一年 in a 2023 report is 2022: a question about 2022 in the 2023 report finds that section.
+    assert int(np.argmax(contexts.scores(["2023", "年", "政府", "工作", "报告", "2022", "粮食"]))) == 0
+    town = contexts.scores(["乙镇"])
+    assert town[3] > 0 and town[:3].tolist() == [0.0, 0.0, 0.0]
+    assert contexts.scores([]).tolist() == [0.0] * 4
+    assert contexts.scores(["粮食"]).tolist() == [0.0] * 4  # a body word names no context
+
+
+def test_a_word_of_a_long_title_names_it_less_than_the_whole_title():
+    passages = [_passage("2008年夏季奥林匹克运动会田径比赛", "", "正文。"), _passage("象棋比赛", "", "正文。"),
+                _passage("围棋", "", "正文。")]
+    scores = ContextIndex(passages).scores(["象棋", "比赛"])
+    assert scores[1] > scores[0] > scores[2] == 0.0
 
 
 def test_passage_embedding_text_prefixes_title_and_section():

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from qa.documents.context import context_text
+
+
 @dataclass(frozen=True)
 class Passage:
     """The unit that is embedded, retrieved and shown."""
@@ -14,6 +17,11 @@ class Passage:
     section: str
     text: str
     position: int
+
+    @property
+    def context(self) -> str:
+        """Its document context: title, section and the years the section means (:func:`context_text`)."""
+        return context_text(self.title, self.section)
 
     def to_dict(self) -> dict:
         """Return the passage as a plain dict (the on-disk and JSON form).

@@ -11,7 +11,7 @@ import numpy as np
 from qa.documents import Passage, split_sentences, tokenize
 from qa.embedding import Encoder
 
-RECIPE_VERSION = 2  # bump when what is embedded per passage or sentence changes in a way the recipe cannot see
+RECIPE_VERSION = 3  # bump when what is embedded per passage or sentence changes in a way the recipe cannot see
 
 
 def text_key(text: str) -> int:
@@ -31,7 +31,7 @@ def _keys(texts: list[str]) -> np.ndarray:
 
 
 def passage_terms(passage: Passage) -> list[str]:
-    """Return the BM25 terms of a passage: its document title, section and text.
+    """Return the BM25 terms of a passage: its document context (title, section, resolved years) and text.
 
     Args:
         passage: The passage.
@@ -39,7 +39,7 @@ def passage_terms(passage: Passage) -> list[str]:
     Returns:
         Its terms (``[""]`` when it has none, so that every passage has a BM25 row).
     """
-    return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}") or [""]
+    return tokenize(f"{passage.context}\n{passage.text}") or [""]
 
 
 def passage_sentences(passage: Passage) -> list[str]:
@@ -55,8 +55,9 @@ def passage_sentences(passage: Passage) -> list[str]:
 
 
 def passage_embedding_text(passage: Passage) -> str:
-    """Return what the dense model embeds for a passage: its document title and section, each on a line of its
-    own, before its text, so that a question naming a document's place, body or year finds that document's passages.
+    """Return what the dense model embeds for a passage: its document context (title, section and the years the
+    section means, each on a line of its own) before its text, so that a question naming a document's place, body or
+    year finds that document's passages.
 
     Args:
         passage: The passage.
@@ -64,7 +65,7 @@ def passage_embedding_text(passage: Passage) -> str:
     Returns:
         The text to embed.
     """
-    return "\n".join(part for part in (passage.title, passage.section, passage.text) if part)
+    return "\n".join(part for part in (passage.context, passage.text) if part)
 
 
 def embedding_texts(passages: list[Passage]) -> list[str]:

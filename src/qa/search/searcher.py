@@ -101,7 +101,7 @@ class Searcher:
             self.synonyms += read_synonyms(settings.synonyms_file)
         self._idf = self._inverse_document_frequencies()
         self._passage_terms = [set(index_store.passage_terms(p)) for p in index.passages]
-        self._passage_texts = [unicodedata.normalize("NFKC", f"{p.title}\n{p.section}\n{p.text}").lower()
+        self._passage_texts = [unicodedata.normalize("NFKC", f"{p.context}\n{p.text}").lower()
                                for p in index.passages]
         self._sentences: dict[int, tuple[list[str], list[set[str]]]] = {}
         self._contexts = ContextIndex(index.passages)
@@ -235,7 +235,7 @@ class Searcher:
         sparse = self.index.sparse.get_scores_from_ids(term_ids) if term_ids else np.zeros(count, dtype=np.float32)
         weight, context = self.settings.sparse_weight, self.settings.context_weight
         fused = weight * min_max(sparse) + (1 - weight) * min_max(dense, self.settings.dense_spread_floor)
-        hybrid = (fused + context * self._contexts.scores(query.terms, self.idf)) / (1 + context)
+        hybrid = (fused + context * self._contexts.scores(query.terms)) / (1 + context)
         return {"dense": dense, "sparse": np.asarray(sparse, dtype=np.float32), "hybrid": hybrid}
 
     def coverage(self, query: Query, position: int) -> float:
