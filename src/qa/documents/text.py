@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 
 SENTENCE_END = "。！？!?；;…"
 CLOSING = "”’」』）)】》\"'"
@@ -38,6 +39,26 @@ def clean_line(text: str) -> str:
     return CJK_GAP.sub("", SPACES.sub(" ", text)).strip()
 
 
+@lru_cache(maxsize=1)
+def _jieba():
+    """Import jieba once, quietly (setting its log level on every call costs half a millisecond)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+@lru_cache(maxsize=4096)
+def _terms(text: str) -> tuple[str, ...]:
+    """Cut a text into terms; recent texts (questions, titles, synonyms) are remembered."""
+    terms = []
+    for word in _jieba().cut_for_search(unicodedata.normalize("NFKC", text)):
+        word = NUMBER_TERM.sub(r"\1", word.strip().lower())
+        if word and TERM.search(word) and word not in STOPWORDS:
+            terms.append(word)
+    return tuple(terms)
+
+
 def tokenize(text: str) -> list[str]:
     """Cut text into search terms: jieba words (search mode), numbers and Latin words kept whole, lower-cased,
     full-width characters folded (NFKC), a percentage kept as its number, punctuation and stopwords dropped.
@@ -48,15 +69,7 @@ def tokenize(text: str) -> list[str]:
     Returns:
         The terms in order.
     """
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    terms = []
-    for word in jieba.cut_for_search(unicodedata.normalize("NFKC", text)):
-        word = NUMBER_TERM.sub(r"\1", word.strip().lower())
-        if word and TERM.search(word) and word not in STOPWORDS:
-            terms.append(word)
-    return terms
+    return list(_terms(text))
 
 
 def split_sentences(text: str) -> list[str]:

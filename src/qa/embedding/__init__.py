@@ -201,7 +201,11 @@ def load_sentence_transformer(source: ModelSource):
 
 
 class TorchBackend:
-    """The model in float32 through sentence-transformers (PyTorch)."""
+    """The model in float32 through sentence-transformers (PyTorch).
+
+    Batches go straight through the model's modules (``preprocess`` then ``forward``, as ``encode`` does inside),
+    which saves ``encode``'s per-call bookkeeping: about 4 ms of a 12 ms question.
+    """
 
     def __init__(self, source: ModelSource):
         """Load the model.
@@ -212,6 +216,14 @@ class TorchBackend:
         self.model = load_sentence_transformer(source)
         self.dimension = int(self.model.get_embedding_dimension())
 
+    def _forward(self, texts: list[str]) -> dict:
+        """Run one batch through the model; returns its outputs (``sentence_embedding``, ``token_embeddings``…)."""
+        import torch
+
+        features = self.model.preprocess(texts)
+        with torch.inference_mode():
+            return self.model(features)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """Embed one batch.
 
@@ -221,9 +233,7 @@ class TorchBackend:
         Returns:
             Unit vectors, one row per text.
         """
-        return self.model.encode(texts, batch_size=len(texts), normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
-
+        return self._forward_vectors(self._forward(texts))
 
     def embed_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Embed one batch and keep each text's token vectors with their character offsets.
@@ -234,17 +244,18 @@ class TorchBackend:
         Returns:
             Per text: its unit vector, its token vectors (tokens × dimension) and their (start, end) offsets.
         """
-        outputs = self.model.encode(texts, batch_size=len(texts), output_value=None, convert_to_numpy=False,
-                                    normalize_embeddings=True, show_progress_bar=False)
+        outputs = self._forward(texts)
         offsets = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
                                        max_length=self.model.max_seq_length)["offset_mapping"]
-        embedded = []
-        for out, spans in zip(outputs, offsets):
-            length = int(out["attention_mask"].sum())  # token vectors come padded to the batch's longest text
-            vector = out["sentence_embedding"].float().numpy()
-            embedded.append((vector / max(float(np.linalg.norm(vector)), 1e-12),
-                             out["token_embeddings"][:length].float().numpy(), np.array(spans[:length])))
-        return embedded
+        lengths = outputs["attention_mask"].sum(dim=1).tolist()  # token vectors come padded to the longest text
+        vectors = self._forward_vectors(outputs)
+        tokens = outputs["token_embeddings"].float().numpy()
+        return [(vectors[i], tokens[i, :length], np.array(offsets[i][:length])) for i, length in enumerate(lengths)]
+
+    @staticmethod
+    def _forward_vectors(outputs: dict) -> np.ndarray:
+        vectors = outputs["sentence_embedding"].float().numpy()
+        return vectors / np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
 
 
 def span_vectors(tokens: np.ndarray, offsets: np.ndarray, spans: list[tuple[int, int]],
