@@ -154,3 +154,14 @@ def test_document_filter_limits_the_search(searcher):
     assert "签约项目17个" in answer.hits[0].passage.text
     with pytest.raises(QAError, match="No document matches nothing-like-this.*jincheng-2020-work-report.txt"):
         searcher.search("2020年全年签约了多少个项目？", 3, docs=["nothing-like-this"])
+
+
+def test_a_year_the_documents_never_mention_is_declined(searcher):
+    answer = searcher.search("2022年金城镇地区生产总值是多少？")
+    assert not answer.answerable and answer.evidence == 0.0
+    assert any("2022" in notice for notice in answer.notices)
+    assert searcher.search("2020年金城镇地区生产总值预计是多少？").answerable
+    passages = searcher.index.passages
+    without_2020 = np.array([row for row, p in enumerate(passages) if "2020" not in f"{p.context}{p.text}"])
+    assert len(without_2020) and searcher.uncovered_years("2020年签约了多少个项目", without_2020) == ["2020"]
+    assert searcher.uncovered_years("2020年签约了多少个项目", np.arange(len(passages))) == []

@@ -14,7 +14,7 @@ the file readers), :mod:`~qa.documents.cleaning` (rejoining broken lines, boiler
 
 from qa.documents.chunking import chunk, passage_id, split_long
 from qa.documents.cleaning import is_boilerplate, merge_broken_lines
-from qa.documents.context import context_text, resolved_years
+from qa.documents.context import YEAR, context_text, resolved_years
 from qa.documents.corpus import corpus_files, fingerprint, load_corpus
 from qa.documents.passage import Corpus, Document, Passage
 from qa.documents.readers import (
@@ -29,7 +29,7 @@ from qa.documents.readers import (
 from qa.documents.text import clean_line, split_sentences, tokenize
 
 __all__ = [
-    "BEIR_CORPUS", "SUFFIXES", "TEXT_SUFFIXES", "Corpus", "Document", "Passage", "chunk", "clean_line", "context_text",
+    "BEIR_CORPUS", "SUFFIXES", "TEXT_SUFFIXES", "YEAR", "Corpus", "Document", "Passage", "chunk", "clean_line", "context_text",
     "corpus_files",
     "decode_bytes", "fingerprint", "is_boilerplate", "json_lines", "load_corpus", "merge_broken_lines", "passage_id",
     "read_beir_corpus", "read_file", "resolved_years", "split_long", "split_sentences", "tokenize",

@@ -14,7 +14,7 @@ import numpy as np
 
 from qa import index as index_store
 from qa.config import QAError, Settings
-from qa.documents import Passage, tokenize
+from qa.documents import YEAR, Passage, tokenize
 from qa.embedding import Encoder
 from qa.search import answers
 from qa.search.query import SYNONYMS_FILE, Query, expand, prepare_question, read_synonyms
@@ -109,8 +109,36 @@ class Searcher:
         rows: dict[str, list[int]] = {}
         for row, passage in enumerate(index.passages):
             rows.setdefault(passage.doc_id, []).append(row)
+        self._year_rows = self._rows_by_year(index.passages)
         titles = {p.doc_id: p.title for p in index.passages}
         self._documents = {doc: (titles[doc], np.array(found)) for doc, found in rows.items()}
+
+    @staticmethod
+    def _rows_by_year(passages: list[Passage]) -> dict[str, np.ndarray]:
+        """Map every year the passages mention (in text or context, 2020年) to the passages mentioning it."""
+        rows: dict[str, list[int]] = {}
+        for row, passage in enumerate(passages):
+            for year in set(YEAR.findall(f"{passage.context}\n{passage.text}")):
+                rows.setdefault(year, []).append(row)
+        return {year: np.array(found, dtype=np.int64) for year, found in rows.items()}
+
+    def uncovered_years(self, text: str, rows: np.ndarray) -> list[str]:
+        """Return the years a question names that none of the searched passages mention.
+
+        A question about 2022年 cannot be answered from documents that never mention 2022, however well its other
+        words match (the 2020 report has 地区生产总值 too).
+
+        Args:
+            text: The prepared question.
+            rows: The passage numbers searched.
+
+        Returns:
+            The missing years (e.g. ``["2022"]``), in the question's order.
+        """
+        everything = len(rows) == len(self.index.passages)
+        return [year for year in dict.fromkeys(YEAR.findall(text))
+                if year not in self._year_rows
+                or not (everything or np.isin(self._year_rows[year], rows, assume_unique=True).any())]
 
     def _inverse_document_frequencies(self) -> dict[str, float]:
         sparse = self.index.sparse
@@ -157,6 +185,11 @@ class Searcher:
         scores = {name: values[rows] for name, values in self.score(query).items()}
         order = np.argsort(-scores[retriever], kind="stable")[:top_k]
         grade = self.judge(query, scores, rows)
+        missing = self.uncovered_years(text, rows)
+        if missing:
+            grade = 0.0
+            notices.append(f"资料中没有关于{'、'.join(y + '年' for y in missing)}的内容。"
+                           f"The documents do not mention {', '.join(missing)}.")
         hits = [Hit(self.index.passages[rows[i]], float(scores[retriever][i]), self.answer_sentence(query, int(rows[i])))
                 for i in order]
         return Answer(question=text, answerable=grade >= self.settings.decline_threshold, hits=hits,
