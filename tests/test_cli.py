@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -72,6 +73,23 @@ def test_index_info_reports_stale_index(searcher, settings, tmp_path):
     (changed / "other.txt").write_text("另一份文件。", encoding="utf-8")
     stale = run_qa(settings, "index", "info", "--corpus", str(changed))
     assert stale.returncode == 0 and "changed since the index was built" in stale.stdout
+
+
+def test_an_index_built_elsewhere_is_checked_against_its_own_corpus(settings, tmp_path):
+    docs, index_dir = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    (docs / "note.txt").write_text("金城镇新建了一座图书馆，年底开放。", encoding="utf-8")
+    env = {key: value for key, value in os.environ.items() if key != "QA_CORPUS_DIR"}
+
+    def qa(*args, **extra):
+        return subprocess.run([sys.executable, "-m", "qa", *args], capture_output=True, text=True,
+                              env={**env, **extra}, cwd=tmp_path, timeout=600)
+
+    assert qa("index", "build", "--corpus", str(docs), "--index", str(index_dir)).returncode == 0
+    own = qa("index", "info", "--index", str(index_dir))
+    assert own.returncode == 0 and re.search(r"stale\s+no", own.stdout), own.stdout
+    configured = qa("index", "info", "--index", str(index_dir), QA_CORPUS_DIR=str(settings.corpus_dir))
+    assert "changed since the index was built" in configured.stdout
 
 
 def test_missing_index_is_a_clear_message(settings, tmp_path):

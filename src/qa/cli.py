@@ -93,10 +93,10 @@ def index_build(corpus: CorpusOption = None, index: IndexOption = None, model: M
 def index_info(index: IndexOption = None, corpus: CorpusOption = None) -> None:
     """Show what the index holds and whether it is stale."""
     settings = get_settings()
-    index_dir, corpus_dir = index or settings.index_dir, corpus or settings.corpus_dir
+    index_dir = index or settings.index_dir
     loaded = index_store.load(index_dir)
     manifest = loaded.manifest
-    stale = loaded.staleness(corpus_dir, settings.model, settings.max_passage_chars)
+    stale = loaded.staleness(corpus or loaded.checked_corpus(settings), settings.model, settings.max_passage_chars)
     table = Table(show_header=False, box=None)
     rows = [("index", str(index_dir)), ("documents", str(manifest["documents"])), ("passages", str(manifest["passages"])),
             ("model", manifest["model"]), ("dimension", str(manifest["dimension"])), ("built at", manifest["built_at"]),

@@ -17,7 +17,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from qa.config import QAError
+from qa.config import QAError, Settings
 from qa.documents import Passage, fingerprint
 
 FORMAT_VERSION = 2
@@ -50,6 +50,22 @@ class Index:
     def model(self) -> str:
         """The model spec the index was built with."""
         return self.manifest["model"]
+
+    def checked_corpus(self, settings: Settings) -> Path:
+        """Return the corpus folder the index is checked against when none is named: the configured one if it was
+        set (``QA_CORPUS_DIR``), else the folder the index was built from while it exists (an index built with
+        ``--corpus`` elsewhere is not called stale for differing from ``corpus/``), else the configured default.
+
+        Args:
+            settings: The settings.
+
+        Returns:
+            The corpus folder.
+        """
+        recorded = self.manifest.get("corpus_dir")
+        if "corpus_dir" in settings.model_fields_set or not recorded or not Path(recorded).is_dir():
+            return settings.corpus_dir
+        return Path(recorded)
 
     def staleness(self, corpus_dir: Path, model: str | None = None, max_chars: int | None = None) -> list[str]:
         """Say why the index no longer matches the corpus or settings.

@@ -355,15 +355,16 @@ def open_searcher(settings: Settings, index_dir: Path | None = None, corpus_dir:
         QAError: If the index or the model cannot be used.
     """
     index_dir = index_dir or settings.index_dir
-    corpus_dir = corpus_dir or settings.corpus_dir
     warnings = []
     if not index_store.exists(index_dir):
+        corpus_dir = corpus_dir or settings.corpus_dir
         log.warning("No index in %s yet: building it from %s…", index_dir, corpus_dir)
         encoder = Encoder(settings)
         loaded = index_store.build(corpus_dir, index_dir, encoder, settings.max_passage_chars, progress)
     else:
         loaded = index_store.load(index_dir)
         encoder = Encoder(settings, loaded.model)
+        corpus_dir = corpus_dir or loaded.checked_corpus(settings)
         stale = loaded.staleness(corpus_dir, settings.model, settings.max_passage_chars)
         if stale:
             warnings.append(f"The index is stale: {'; '.join(stale)}. {index_store.REBUILD_HINT}")
