@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qa.config import QAError, Settings
-from qa.documents import Passage
+from qa.documents import Passage, tokenize
 from qa.index import passage_embedding_text
 from qa.search import (SYNONYMS_FILE, ContextIndex, Searcher, expand, min_max, normalize_text, prepare_question,
                        read_synonyms)
@@ -38,26 +38,40 @@ def _passage(title: str, section: str, text: str) -> Passage:
     return Passage(passage_id=text[:8], doc_id=title, title=title, section=section, text=text, position=0)
 
 
+def _rows_with(passages):
+    """The passages holding a term in their context or text, as the BM25 index answers it."""
+    return lambda term: np.array([row for row, p in enumerate(passages)
+                                  if term in tokenize(f"{p.context}\n{p.text}")], dtype=np.int64)
+
+
 def test_context_channel_prefers_the_named_document_and_year():
     passages = [_passage("2023年甲市政府工作报告", "一、过去一年工作回顾", "粮食产量再创新高。"),
                 _passage("2023年甲市政府工作报告", "二、对今年政府工作的建议", "粮食产量再创新高。"),
                 _passage("2024年甲市政府工作报告", "一、2023年工作回顾", "粮食产量再创新高。"),
                 _passage("乙镇工作报告", "", "粮食产量再创新高。")]
-    contexts = ContextIndex(passages)
+    contexts, rows_with = ContextIndex(passages), _rows_with(passages)
     # 2024年政府工作报告 names the third passage's document; 2023年 alone is also the second document's year.
-    assert int(np.argmax(contexts.scores(["2024", "年", "政府", "工作", "报告", "2023", "粮食"]))) == 2
+    assert int(np.argmax(contexts.scores(["2024", "年", "政府", "工作", "报告", "2023", "粮食"], rows_with))) == 2
     # 过去一年 in a 2023 report is 2022: a question about 2022 in the 2023 report finds that section.
-    assert int(np.argmax(contexts.scores(["2023", "年", "政府", "工作", "报告", "2022", "粮食"]))) == 0
-    town = contexts.scores(["乙镇"])
+    assert int(np.argmax(contexts.scores(["2023", "年", "政府", "工作", "报告", "2022", "粮食"], rows_with))) == 0
+    town = contexts.scores(["乙镇"], rows_with)
     assert town[3] > 0 and town[:3].tolist() == [0.0, 0.0, 0.0]
-    assert contexts.scores([]).tolist() == [0.0] * 4
-    assert contexts.scores(["粮食"]).tolist() == [0.0] * 4  # a body word names no context
+    assert contexts.scores([], rows_with).tolist() == [0.0] * 4
+    assert contexts.scores(["粮食"], rows_with).tolist() == [0.0] * 4  # a body word names no context
+
+
+def test_a_year_in_the_text_counts_like_a_year_in_the_heading():
+    passages = [_passage("乙镇工作报告", "", "2020年，乙镇地区生产总值100亿元。"),
+                _passage("乙镇工作报告", "2020年工作回顾", "农业稳定发展。"),
+                _passage("乙镇工作报告", "2021年工作思路", "继续推进农业发展。")]
+    scores = ContextIndex(passages).scores(["2020", "年", "地区", "生产总值"], _rows_with(passages))
+    assert scores[0] == scores[1] > scores[2]
 
 
 def test_a_word_of_a_long_title_names_it_less_than_the_whole_title():
     passages = [_passage("2008年夏季奥林匹克运动会田径比赛", "", "正文。"), _passage("象棋比赛", "", "正文。"),
                 _passage("围棋", "", "正文。")]
-    scores = ContextIndex(passages).scores(["象棋", "比赛"])
+    scores = ContextIndex(passages).scores(["象棋", "比赛"], _rows_with(passages))
     assert scores[1] > scores[0] > scores[2] == 0.0
 
 

@@ -4,6 +4,7 @@ is answered at all (for declining)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -78,17 +79,24 @@ class ContextLevel:
             found[self.postings[term]] += weight
         return found, sum(weights.values())
 
-    def shares(self, terms: list[str]) -> np.ndarray:
-        """Score every passage by the share of the question's context terms (idf-weighted) its context has.
+    def shares(self, terms: list[str], rows_with: Callable[[str], np.ndarray], count: int) -> np.ndarray:
+        """Score every passage by the share of the question's context terms (idf-weighted) it holds, in its
+        context or in its text (a report's opening paragraph about 2020年 has no 2020 heading over it).
 
         Args:
             terms: The question's terms; those found in no context are ignored.
+            rows_with: The passages holding a term (in context or text), e.g. from the BM25 index.
+            count: The number of passages.
 
         Returns:
             One share (0..1) per passage; all zeros when the question has no context term.
         """
-        found, total = self._found(terms)
-        return (found / total)[self.rows] if total else np.zeros(len(self.rows), dtype=np.float32)
+        weights = {term: self.idf[term] for term in dict.fromkeys(terms) if term in self.postings}
+        total = sum(weights.values())
+        found = np.zeros(count, dtype=np.float32)
+        for term, weight in weights.items():
+            found[rows_with(term)] += weight
+        return found / total if total else found
 
     def naming(self, terms: list[str]) -> np.ndarray:
         """Score every passage by how fully the question names its context: the share of the question's context
@@ -115,8 +123,8 @@ class ContextIndex:
     well they tell contexts apart (a year or a place in one title counts; 政府工作报告 in every title hardly does).
     The score is the mean of two parts: how fully the question names a passage's document title
     (:meth:`ContextLevel.naming`: a word that merely occurs in a long title does not name it) and the share of the
-    question's context terms in the passage's whole context (:attr:`~qa.documents.Passage.context`: title, section
-    and the years the section means).
+    question's context terms the passage holds in its whole context (:attr:`~qa.documents.Passage.context`: title,
+    section and the years the section means) or in its text.
     """
 
     def __init__(self, passages: list[Passage]):
@@ -128,13 +136,14 @@ class ContextIndex:
         self.titles = ContextLevel([p.title for p in passages])
         self.contexts = ContextLevel([p.context for p in passages])
 
-    def scores(self, terms: list[str]) -> np.ndarray:
+    def scores(self, terms: list[str], rows_with: Callable[[str], np.ndarray]) -> np.ndarray:
         """Score every passage by how well its document context matches the question.
 
         Args:
             terms: The question's terms.
+            rows_with: The passages holding a term in their context or text.
 
         Returns:
             One score (0..1) per passage.
         """
-        return (self.titles.naming(terms) + self.contexts.shares(terms)) / 2
+        return (self.titles.naming(terms) + self.contexts.shares(terms, rows_with, len(self.titles.rows))) / 2

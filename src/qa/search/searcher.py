@@ -147,6 +147,21 @@ class Searcher:
         return {term: math.log(1 + (total - frequencies[i] + 0.5) / (frequencies[i] + 0.5))
                 for term, i in sparse.vocab_dict.items() if i < len(frequencies)}
 
+    def rows_with(self, term: str) -> np.ndarray:
+        """Return the passages whose BM25 terms (document context and text) include a term.
+
+        Args:
+            term: A term from :func:`qa.documents.tokenize`.
+
+        Returns:
+            Passage numbers (empty for a term the corpus does not have).
+        """
+        number = self.index.sparse.vocab_dict.get(term)
+        if number is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self.index.sparse.scores["indptr"]
+        return np.asarray(self.index.sparse.scores["indices"][indptr[number] : indptr[number + 1]], dtype=np.int64)
+
     def idf(self, term: str) -> float:
         """Return a term's inverse document frequency in the corpus (highest for unknown terms).
 
@@ -268,7 +283,7 @@ class Searcher:
         sparse = self.index.sparse.get_scores_from_ids(term_ids) if term_ids else np.zeros(count, dtype=np.float32)
         weight, context = self.settings.sparse_weight, self.settings.context_weight
         fused = weight * min_max(sparse) + (1 - weight) * min_max(dense, self.settings.dense_spread_floor)
-        hybrid = (fused + context * self._contexts.scores(query.terms)) / (1 + context)
+        hybrid = (fused + context * self._contexts.scores(query.terms, self.rows_with)) / (1 + context)
         return {"dense": dense, "sparse": np.asarray(sparse, dtype=np.float32), "hybrid": hybrid}
 
     def coverage(self, query: Query, position: int) -> float:
