@@ -224,7 +224,8 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     rounds = args.rounds or (1 if args.quick else 3)
-    results: dict = {"machine": machine(), "default_backend": Settings().backend}
+    # the backend a default install runs (QA_BACKEND=auto: onnx-int8 for m3e-small)
+    results: dict = {"machine": machine(), "default_backend": Encoder(Settings()).backend_name}
     trial = load_trial()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as scratch:
         work = Path(scratch)

@@ -31,6 +31,12 @@ def _jsonl(path, field, count):
 
 
 @pytest.fixture(scope="module")
+def float32_encoder(settings):
+    """The default model in float32 (torch), the reference."""
+    return Encoder(settings.model_copy(update={"backend": "torch"}))
+
+
+@pytest.fixture(scope="module")
 def int8_encoder(settings):
     """The default model on the onnx-int8 backend (exported into the user cache on first use)."""
     return Encoder(settings.model_copy(update={"backend": "onnx-int8"}))
@@ -44,16 +50,34 @@ def texts(settings):
             "questions": _jsonl(TRIAL / "queries.jsonl", "text", 48)}
 
 
+def test_default_backend_is_int8_for_the_default_model(encoder):
+    assert Settings().backend == "auto" and encoder.backend_name == "onnx-int8"
+
+
+def test_auto_backend_falls_back_to_float32_for_a_model_it_cannot_export(settings, tmp_path):
+    from sentence_transformers import SentenceTransformer, models
+
+    transformer = models.Transformer(str(settings.cache_dir / "models" / "m3e-small"))
+    cls_pooling = models.Pooling(transformer.get_embedding_dimension(), pooling_mode="cls")
+    folder = tmp_path / "cls-model"
+    SentenceTransformer(modules=[transformer, cls_pooling], device="cpu").save(str(folder))
+    auto = Encoder(settings.model_copy(update={"model": str(folder), "cache_dir": tmp_path / "cache"}))
+    assert auto.backend_name == "torch" and auto.encode_queries(["测试"]).shape == (1, auto.dimension)
+    with pytest.raises(QAError, match="QA_BACKEND=torch"):
+        Encoder(settings.model_copy(update={"model": str(folder), "cache_dir": tmp_path / "cache",
+                                            "backend": "onnx-int8"}))
+
+
 def test_backend_setting_is_checked():
     assert Settings(backend="onnx-int8").backend == "onnx-int8"
     with pytest.raises(ValidationError):
         Settings(backend="tensorrt")
 
 
-def test_tokens_are_those_of_the_float32_model(encoder, int8_encoder, texts):
+def test_tokens_are_those_of_the_float32_model(float32_encoder, int8_encoder, texts):
     long_text = "".join(texts["passages"][-3:]) * 3  # well past 512 tokens: both truncate the same way
     batch = texts["questions"][:8] + texts["passages"][:8] + [long_text]
-    reference = encoder.backend.model.tokenizer(batch, padding=True, truncation=True, max_length=512,
+    reference = float32_encoder.backend.model.tokenizer(batch, padding=True, truncation=True, max_length=512,
                                                 return_tensors="np")
     ours = int8_encoder.backend.tokenize(batch)
     assert ours["input_ids"].shape[1] == 512
@@ -72,9 +96,9 @@ def test_mean_pooling_ignores_padding():
 
 
 @pytest.mark.parametrize("kind", ["passages", "questions"])
-def test_int8_vectors_agree_with_float32(encoder, int8_encoder, texts, kind):
+def test_int8_vectors_agree_with_float32(float32_encoder, int8_encoder, texts, kind):
     encode = "encode_passages" if kind == "passages" else "encode_queries"
-    float32 = getattr(encoder, encode)(texts[kind])
+    float32 = getattr(float32_encoder, encode)(texts[kind])
     int8 = getattr(int8_encoder, encode)(texts[kind])
     assert int8.shape == float32.shape and int8.dtype == np.float32
     assert np.allclose(np.linalg.norm(int8, axis=1), 1, atol=1e-5)
@@ -83,9 +107,9 @@ def test_int8_vectors_agree_with_float32(encoder, int8_encoder, texts, kind):
     assert cosine.min() >= MIN_COSINE, f"lowest cosine {cosine.min():.4f}: {texts[kind][int(cosine.argmin())]}"
 
 
-def test_int8_ranks_passages_like_float32(encoder, int8_encoder, texts):
+def test_int8_ranks_passages_like_float32(float32_encoder, int8_encoder, texts):
     documents = texts["passages"]
-    float32 = encoder.encode_queries(texts["questions"]) @ encoder.encode_passages(documents).T
+    float32 = float32_encoder.encode_queries(texts["questions"]) @ float32_encoder.encode_passages(documents).T
     int8 = int8_encoder.encode_queries(texts["questions"]) @ int8_encoder.encode_passages(documents).T
     agreement = np.mean(float32.argmax(axis=1) == int8.argmax(axis=1))
     assert agreement >= 0.95, f"top-1 agreement {agreement:.3f}"

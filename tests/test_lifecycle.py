@@ -105,7 +105,10 @@ def test_reused_vectors_give_the_same_results_as_a_full_build(corpus, tmp_path, 
     assert full.manifest["full"] and full.manifest["changes"]["reused"] == 0
     reused, fresh = top_texts(incremental, encoder, settings), top_texts(full, encoder, settings)
     assert [pid for pid, _ in reused] == [pid for pid, _ in fresh]
-    assert np.allclose([s for _, s in reused], [s for _, s in fresh], atol=1e-4)
+    # int8 activations are quantized with one scale per batch, so a text's vector moves a little with the texts
+    # it is batched with (reused vectors were embedded in other batches); float32 vectors do not move.
+    tolerance = 0.02 if encoder.backend_name == "onnx-int8" else 1e-4
+    assert np.allclose([s for _, s in reused], [s for _, s in fresh], atol=tolerance)
 
 
 def test_a_changed_embedding_recipe_reuses_nothing(corpus, tmp_path, encoder, monkeypatch):

