@@ -71,10 +71,14 @@ class ContextLevel:
         for term, found in self.postings.items():
             self.mass[found] += self.idf[term]
 
+    def _weights(self, terms: list[str]) -> dict[str, float]:
+        """The idf of each of the question's terms that occurs in some context (its context terms)."""
+        return {term: self.idf[term] for term in dict.fromkeys(terms) if term in self.postings}
+
     def _found(self, terms: list[str]) -> tuple[np.ndarray, float]:
         """Sum the idf of the question's context terms per context; also return their total."""
         found = np.zeros(self.count, dtype=np.float32)
-        weights = {term: self.idf[term] for term in dict.fromkeys(terms) if term in self.postings}
+        weights = self._weights(terms)
         for term, weight in weights.items():
             found[self.postings[term]] += weight
         return found, sum(weights.values())
@@ -91,7 +95,7 @@ class ContextLevel:
         Returns:
             One share (0..1) per passage; all zeros when the question has no context term.
         """
-        weights = {term: self.idf[term] for term in dict.fromkeys(terms) if term in self.postings}
+        weights = self._weights(terms)
         total = sum(weights.values())
         found = np.zeros(count, dtype=np.float32)
         for term, weight in weights.items():
