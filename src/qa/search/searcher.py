@@ -109,18 +109,8 @@ class Searcher:
         rows: dict[str, list[int]] = {}
         for row, passage in enumerate(index.passages):
             rows.setdefault(passage.doc_id, []).append(row)
-        self._year_rows = self._rows_by_year(index.passages)
         titles = {p.doc_id: p.title for p in index.passages}
         self._documents = {doc: (titles[doc], np.array(found)) for doc, found in rows.items()}
-
-    @staticmethod
-    def _rows_by_year(passages: list[Passage]) -> dict[str, np.ndarray]:
-        """Map every year the passages mention (in text or context, 2020年) to the passages mentioning it."""
-        rows: dict[str, list[int]] = {}
-        for row, passage in enumerate(passages):
-            for year in set(YEAR.findall(f"{passage.context}\n{passage.text}")):
-                rows.setdefault(year, []).append(row)
-        return {year: np.array(found, dtype=np.int64) for year, found in rows.items()}
 
     def uncovered_years(self, text: str, rows: np.ndarray) -> list[str]:
         """Return the years a question names that none of the searched passages mention.
@@ -136,9 +126,12 @@ class Searcher:
             The missing years (e.g. ``["2022"]``), in the question's order.
         """
         everything = len(rows) == len(self.index.passages)
-        return [year for year in dict.fromkeys(YEAR.findall(text))
-                if year not in self._year_rows
-                or not (everything or np.isin(self._year_rows[year], rows, assume_unique=True).any())]
+        missing = []
+        for year in dict.fromkeys(YEAR.findall(text)):
+            found = self.rows_with(year)  # the BM25 index keeps a year as a term of context and text
+            if not len(found) or not (everything or np.isin(found, rows, assume_unique=True).any()):
+                missing.append(year)
+        return missing
 
     def _inverse_document_frequencies(self) -> dict[str, float]:
         sparse = self.index.sparse
