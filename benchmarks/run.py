@@ -235,7 +235,7 @@ def main() -> None:
         for encoder in encoders.values():
             encoder.encode_passages(trial.documents[:8])
         plain.encode(trial.documents[:8])
-        tokenize("加载分词词典")  # jieba loads its dictionary on first use: part of loading, not of a build
+        tokenize("加载分词词典")  # the segmenter loads its dictionary on first use: part of loading, not of a build
         speed = throughput(trial, encoders, plain, work, rounds)
         results["accuracy"] = int8_accuracy(trial, encoders, speed.pop("indexes"))
         results["throughput"] = speed

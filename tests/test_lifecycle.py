@@ -105,10 +105,8 @@ def test_reused_vectors_give_the_same_results_as_a_full_build(corpus, tmp_path, 
     assert full.manifest["full"] and full.manifest["changes"]["reused"] == 0
     reused, fresh = top_texts(incremental, encoder, settings), top_texts(full, encoder, settings)
     assert [pid for pid, _ in reused] == [pid for pid, _ in fresh]
-    # int8 activations are quantized with one scale per batch, so a text's vector moves a little with the texts
-    # it is batched with (reused vectors were embedded in other batches); float32 vectors do not move.
-    tolerance = 0.02 if encoder.backend_name == "onnx-int8" else 1e-4
-    assert np.allclose([s for _, s in reused], [s for _, s in fresh], atol=tolerance)
+    # each text is embedded alone (int8 activations are quantized per run), so a reused vector equals a fresh one
+    assert np.allclose([s for _, s in reused], [s for _, s in fresh], atol=1e-4)
 
 
 def test_a_changed_embedding_recipe_reuses_nothing(corpus, tmp_path, encoder, monkeypatch):
@@ -177,7 +175,7 @@ def test_kill_9_during_builds_leaves_a_working_index(corpus, tmp_path, encoder, 
     rng, outcomes = random.Random(KILL_SEED), []
     while sum(o["killed"] for o in outcomes) < KILLS and len(outcomes) < 2 * KILLS:
         in_writing = len(outcomes) % 2 == 1  # half at any moment of the build, half once it writes its files
-        delay = rng.uniform(0, 0.05) if in_writing else rng.uniform(0.05, 0.95) * duration
+        delay = rng.uniform(0, 0.01) if in_writing else rng.uniform(0.05, 0.95) * duration
         outcomes.append(kill_build(corpus, index_dir, delay, in_writing))
         if not outcomes[-1]["killed"]:  # the machine got faster: aim within the shorter build next time
             duration = min(duration, outcomes[-1]["elapsed_s"])

@@ -52,7 +52,7 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show deb
     """Set up logging for every command."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err, show_time=False, show_path=False)])
-    for noisy in ("sentence_transformers", "transformers", "httpx", "jieba", "huggingface_hub", "faiss", "bm25s"):
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "faiss", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 

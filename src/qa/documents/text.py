@@ -1,12 +1,14 @@
-"""Characters, sentences and search terms: cleaning a line, splitting sentences, cutting jieba terms, and the
-punctuation classes the readers, the line joiner and the chunker share."""
+"""Characters, sentences and search terms: cleaning a line, splitting sentences, cutting jieba terms (rjieba: jieba's
+segmenter and dictionary in Rust, the same words as jieba about 15 times faster), and the punctuation classes the
+readers, the line joiner and the chunker share."""
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from functools import lru_cache
+
+import rjieba
 
 SENTENCE_END = "。！？!?；;…"
 CLOSING = "”’」』）)】》\"'"
@@ -39,24 +41,20 @@ def clean_line(text: str) -> str:
     return CJK_GAP.sub("", SPACES.sub(" ", text)).strip()
 
 
-@lru_cache(maxsize=1)
-def _jieba():
-    """Import jieba once, quietly (setting its log level on every call costs half a millisecond)."""
-    import jieba
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba
-
-
 @lru_cache(maxsize=4096)
 def _terms(text: str) -> tuple[str, ...]:
     """Cut a text into terms; recent texts (questions, titles, synonyms) are remembered."""
     terms = []
-    for word in _jieba().cut_for_search(unicodedata.normalize("NFKC", text)):
+    for word in rjieba.cut_for_search(unicodedata.normalize("NFKC", text), True):
         word = NUMBER_TERM.sub(r"\1", word.strip().lower())
         if word and TERM.search(word) and word not in STOPWORDS:
             terms.append(word)
     return tuple(terms)
+
+
+def forget_tokenizations() -> None:
+    """Forget the remembered tokenizations (so that a benchmark times a build as a fresh process runs it)."""
+    _terms.cache_clear()
 
 
 def tokenize(text: str) -> list[str]:

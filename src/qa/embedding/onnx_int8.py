@@ -7,8 +7,9 @@ needs only ``onnxruntime``, ``tokenizers`` and numpy; exporting needs torch, ``o
 Same tokenizer (the model's own ``tokenizer.json``, same truncation), same mean pooling over the attention mask,
 normalized: the vectors equal the float32 ones up to int8 rounding (``tests/test_int8.py`` measures how close).
 Dynamic quantization: weights of every matrix product (and fused attention) in int8 per output channel,
-activations quantized on the fly; the word embeddings stay float32. On CPUs with AVX-512 VNNI or AVX-VNNI the
-int8 products run on the dot-product instructions.
+activations quantized on the fly (each text runs alone, so its vector does not depend on the texts around it); the
+word embeddings stay float32. On CPUs with AVX-512 VNNI or AVX-VNNI the int8 products run on the dot-product
+instructions.
 """
 
 from __future__ import annotations
@@ -303,28 +304,34 @@ class OnnxInt8Backend:
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
 
+    def _hidden(self, text: str):
+        """Run the model on one text alone: no padding, and a result that does not depend on other texts (dynamic
+        quantization takes one activation scale per run; batching saves nothing measurable on CPU)."""
+        encoding = self.tokenizer.encode(text.lower() if self.lowercase else text)
+        feed = {"input_ids": np.array([encoding.ids], dtype=np.int64),
+                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
+                "token_type_ids": np.array([encoding.type_ids], dtype=np.int64)}
+        return self.session.run(None, {name: feed[name] for name in self.inputs})[0][0], encoding
+
     def embed_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Embed one batch and keep each text's token vectors with their character offsets.
+        """Embed texts, one run each, and keep each text's token vectors with their character offsets.
 
         Args:
             texts: The texts (with their prefixes).
 
         Returns:
-            Per text: its unit vector, its token vectors (tokens × dimension) and their (start, end) offsets.
+            Per text: its unit vector (mean pooling), its token vectors (tokens × dimension) and their (start, end)
+            offsets.
         """
-        texts = [t.lower() for t in texts] if self.lowercase else texts
-        encodings = self.tokenizer.encode_batch(texts)
-        feed = {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
-        hidden = self.session.run(None, {name: feed[name] for name in self.inputs})[0]
-        vectors = mean_pool(hidden, feed["attention_mask"])
-        lengths = feed["attention_mask"].sum(axis=1)
-        return [(vectors[i], hidden[i, : lengths[i]], np.array(encodings[i].offsets[: lengths[i]]))
-                for i in range(len(texts))]
+        embedded = []
+        for text in texts:
+            hidden, encoding = self._hidden(text)
+            vector = mean_pool(hidden[None], np.ones((1, len(hidden)), dtype=np.int64))[0]
+            embedded.append((vector, hidden, np.array(encoding.offsets)))
+        return embedded
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Embed one batch: tokenize, run the int8 model, mean-pool over the attention mask, normalize.
+        """Embed texts: tokenize, run the int8 model, mean-pool, normalize.
 
         Args:
             texts: The texts (with their prefixes).
@@ -332,6 +339,6 @@ class OnnxInt8Backend:
         Returns:
             Unit vectors, one row per text.
         """
-        feed = self.tokenize(texts)
-        hidden = self.session.run(None, {name: feed[name] for name in self.inputs})[0]
-        return mean_pool(hidden, feed["attention_mask"])
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([vector for vector, _, _ in self.embed_tokens(texts)])

@@ -299,6 +299,25 @@ class Searcher:
         found = passage_terms | covered
         return sum(w for term, w in weights.items() if term in found or term in text) / total
 
+    def evidence_features(self, query: Query, scores: dict[str, np.ndarray], rows: np.ndarray
+                          ) -> tuple[float, float, bool]:
+        """Measure what the evidence score is made of (``benchmarks/calibrate.py`` fits its weights on these).
+
+        Args:
+            query: The prepared query.
+            scores: The retrievers' scores from :meth:`score` for the passages searched.
+            rows: The passage numbers those scores belong to.
+
+        Returns:
+            The coverage of the question by the top hybrid passage, how many standard deviations the best cosine
+            lies above the mean, and whether dense and BM25 put the same passage first.
+        """
+        top = int(rows[np.argmax(scores["hybrid"])])
+        dense = scores["dense"]
+        standout = float((dense.max() - dense.mean()) / dense.std()) if dense.std() > 0 else 0.0
+        agree = int(np.argmax(dense)) == int(np.argmax(scores["sparse"]))
+        return self.coverage(query, top), standout, agree
+
     def judge(self, query: Query, scores: dict[str, np.ndarray], rows: np.ndarray) -> float:
         """Weigh the evidence that the corpus answers the question.
 
@@ -310,11 +329,7 @@ class Searcher:
         Returns:
             The evidence score (0..1) of :func:`evidence`.
         """
-        top = int(rows[np.argmax(scores["hybrid"])])
-        dense = scores["dense"]
-        standout = float((dense.max() - dense.mean()) / dense.std()) if dense.std() > 0 else 0.0
-        agree = int(np.argmax(dense)) == int(np.argmax(scores["sparse"]))
-        return evidence(self.coverage(query, top), standout, agree)
+        return evidence(*self.evidence_features(query, scores, rows))
 
     def _sentences_of(self, position: int) -> tuple[list[str], list[set[str]]]:
         if position not in self._sentences:

@@ -1,0 +1,181 @@
+"""Fit the weights of the evidence score that decides declining, and report how often each set is declined.
+
+Usage::
+
+    .venv/bin/python benchmarks/calibrate.py                                  # default model, CMRC + eval/dev.jsonl
+    .venv/bin/python benchmarks/calibrate.py --check eval/town.jsonl          # also report a set it is not fitted on
+    QA_BACKEND=torch .venv/bin/python benchmarks/calibrate.py --model BAAI/bge-small-zh-v1.5
+
+Examples with and without an answer: every CMRC trial question asked of the whole trial corpus (answerable) and of
+the corpus without its gold article (unanswerable), and every question of each ``--fit`` file (its ``answerable``
+flag) asked of an index of ``--corpus``. Questions naming a year no document mentions are left out (they are
+declined by rule). Each source weighs as much as the others, with its two classes balanced. The script prints the
+fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``, ``EVIDENCE_WEIGHTS``) and, for the weights in use
+and the fitted ones, the share of answerable and unanswerable questions of every set below the decline threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from qa.config import Settings
+from qa.embedding import Encoder
+from qa.evaluate.questions import load_question_set
+from qa.evaluate.runner import cached_index, open_for_set
+from qa.search import Searcher
+from qa.search.query import prepare_question
+from qa.search.scoring import EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS
+
+ROOT = Path(__file__).resolve().parent.parent
+CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018-trial"
+
+
+@dataclass
+class Examples:
+    """The evidence features of one set's questions and whether each has an answer."""
+
+    name: str
+    features: list[tuple[float, float, float]] = field(default_factory=list)
+    answerable: list[bool] = field(default_factory=list)
+    by_rule: list[bool] = field(default_factory=list)  # declined whatever the evidence (a year no document has)
+
+    def add(self, searcher: Searcher, question: str, rows: np.ndarray, answerable: bool) -> None:
+        """Ask a question of some passages and keep its evidence features.
+
+        Args:
+            searcher: The searcher.
+            question: The question.
+            rows: The passages searched.
+            answerable: Whether those passages answer it.
+        """
+        text, _ = prepare_question(question, searcher.settings.max_question_chars)
+        query = searcher.prepare(text)
+        scores = {name: values[rows] for name, values in searcher.score(query).items()}
+        coverage, standout, agree = searcher.evidence_features(query, scores, rows)
+        self.features.append((coverage, standout, float(agree)))
+        self.answerable.append(answerable)
+        self.by_rule.append(bool(searcher.uncovered_years(text, rows)))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the features, the labels and the by-rule flags as arrays."""
+        return np.array(self.features), np.array(self.answerable), np.array(self.by_rule)
+
+
+def beir_examples(folder: Path, settings: Settings, model: str) -> Examples:
+    """Ask each question of a BEIR set of the whole corpus and of the corpus without its gold documents.
+
+    Args:
+        folder: The BEIR folder.
+        settings: The settings.
+        model: The model spec.
+
+    Returns:
+        Two examples per question.
+    """
+    question_set = load_question_set(folder)
+    searcher, _ = open_for_set(question_set, settings, model=model)
+    documents = np.array([passage.doc_id for passage in searcher.index.passages])
+    everything = np.arange(len(documents))
+    examples = Examples(folder.name)
+    for question in question_set.questions:
+        examples.add(searcher, question.question, everything, True)
+        without_gold = np.flatnonzero(~np.isin(documents, list(question.relevant_docs)))
+        examples.add(searcher, question.question, without_gold, False)
+    return examples
+
+
+def file_examples(path: Path, searcher: Searcher) -> Examples:
+    """Ask each question of a question file of the whole index.
+
+    Args:
+        path: A JSONL or CSV question file with ``answerable`` flags.
+        searcher: A searcher over the corpus the file is about.
+
+    Returns:
+        One example per question.
+    """
+    examples = Examples(path.name)
+    everything = np.arange(len(searcher.index.passages))
+    for question in load_question_set(path).questions:
+        examples.add(searcher, question.question, everything, question.answerable)
+    return examples
+
+
+def fit(sets: list[Examples]) -> tuple[float, np.ndarray]:
+    """Fit a logistic regression of answerability on the evidence features.
+
+    Args:
+        sets: The sets to fit on; each weighs the same, its answerable and unanswerable questions balanced.
+
+    Returns:
+        The intercept and the weights.
+    """
+    features, labels, weights = [], [], []
+    for examples in sets:
+        x, y, by_rule = examples.arrays()
+        x, y = x[~by_rule], y[~by_rule]
+        counts = {True: max(1, int(y.sum())), False: max(1, int((~y).sum()))}
+        features.append(x)
+        labels.append(y)
+        weights.append(np.array([0.5 / counts[bool(label)] for label in y]))
+    weight = np.concatenate(weights)
+    model = LogisticRegression(C=10.0).fit(np.vstack(features), np.concatenate(labels),
+                                           sample_weight=weight * len(weight) / weight.sum())
+    return float(model.intercept_[0]), model.coef_[0]
+
+
+def declined(examples: Examples, intercept: float, weights: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Return the shares of answerable and of unanswerable questions declined under some weights.
+
+    Args:
+        examples: A set.
+        intercept: The evidence intercept.
+        weights: The evidence weights.
+        threshold: The decline threshold.
+
+    Returns:
+        (answerable declined, unanswerable declined); NaN for a class the set does not have.
+    """
+    x, y, by_rule = examples.arrays()
+    evidence = 1 / (1 + np.exp(-(intercept + x @ weights)))
+    refused = (evidence < threshold) | by_rule
+    return (float(refused[y].mean()) if y.any() else math.nan, float(refused[~y].mean()) if (~y).any() else math.nan)
+
+
+def main() -> None:
+    """Fit the evidence weights and print them with the decline rates of every set."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", help="model spec (default: the configured model)")
+    parser.add_argument("--beir", type=Path, action="append", help=f"BEIR sets to fit on (default: {CMRC})")
+    parser.add_argument("--fit", type=Path, action="append", help="question files to fit on (default: eval/dev.jsonl)")
+    parser.add_argument("--check", type=Path, action="append", default=[], help="question files to report only")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="the corpus the question files ask")
+    args = parser.parse_args()
+    settings = Settings()
+    model = args.model or settings.model
+    encoder = Encoder(settings, model)
+    searcher = Searcher(cached_index(settings, args.corpus, encoder), encoder, settings)
+    fitted_on = [beir_examples(folder, settings, model) for folder in args.beir or [CMRC]]
+    fitted_on += [file_examples(path, searcher) for path in args.fit or [ROOT / "eval" / "dev.jsonl"]]
+    checked = [file_examples(path, searcher) for path in args.check]
+    intercept, weights = fit(fitted_on)
+    print(f"model {model} ({encoder.backend_name}); features: coverage, standout, agree")
+    print(f"fitted:  EVIDENCE_INTERCEPT = {intercept:.2f}, EVIDENCE_WEIGHTS = {np.round(weights, 2).tolist()}")
+    print(f"in use:  EVIDENCE_INTERCEPT = {EVIDENCE_INTERCEPT:.2f}, EVIDENCE_WEIGHTS = {EVIDENCE_WEIGHTS.tolist()}")
+    threshold = settings.decline_threshold
+    print(f"share declined at threshold {threshold} (answerable / unanswerable):")
+    for examples, role in [(e, "fit") for e in fitted_on] + [(e, "check") for e in checked]:
+        current = declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, threshold)
+        refit = declined(examples, intercept, weights, threshold)
+        print(f"  {examples.name:<20} {role:<5} in use {current[0]:.3f} / {current[1]:.3f}"
+              f"   fitted {refit[0]:.3f} / {refit[1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()
