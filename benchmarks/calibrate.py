@@ -8,10 +8,11 @@ Usage::
 
 Examples with and without an answer: every CMRC trial question asked of the whole trial corpus (answerable) and of
 the corpus without its gold article (unanswerable), and every question of each ``--fit`` file (its ``answerable``
-flag) asked of an index of ``--corpus``. Questions naming a year no document mentions are left out (they are
-declined by rule). Each source weighs as much as the others, with its two classes balanced. The script prints the
-fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``, ``EVIDENCE_WEIGHTS``) and, for the weights in use
-and the fitted ones, the share of answerable and unanswerable questions of every set below the decline threshold.
+flag) asked of an index of ``--corpus``. Questions declined by rule (a year no document mentions, a kind of value the
+answer lacks: ``Searcher.refusal``) are left out of the fit. Each source weighs as much as the others, with its two
+classes balanced. The script prints the fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``,
+``EVIDENCE_WEIGHTS``) and, for the weights in use and the fitted ones, the share of answerable and unanswerable
+questions of every set that is declined.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class Examples:
         coverage, standout, agree = searcher.evidence_features(query, scores, rows)
         self.features.append((coverage, standout, float(agree)))
         self.answerable.append(answerable)
-        self.by_rule.append(bool(searcher.uncovered_years(text, rows)))
+        answer = searcher.answer_sentence(query, int(rows[np.argmax(scores[searcher.settings.retriever])]))
+        self.by_rule.append(searcher.refusal(text, rows, answer) is not None)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the features, the labels and the by-rule flags as arrays."""

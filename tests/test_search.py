@@ -179,3 +179,12 @@ def test_a_year_the_documents_never_mention_is_declined(searcher):
     without_2020 = np.array([row for row, p in enumerate(passages) if "2020" not in f"{p.context}{p.text}"])
     assert len(without_2020) and searcher.uncovered_years("2020年签约了多少个项目", without_2020) == ["2020"]
     assert searcher.uncovered_years("2020年签约了多少个项目", np.arange(len(passages))) == []
+
+
+def test_a_value_the_report_does_not_give_is_declined(searcher):
+    area = searcher.search("金城镇的总面积有多大？")  # the report gives areas demolished, never the town's
+    assert not area.answerable and area.evidence == 0.0
+    assert any("所问的数值" in notice for notice in area.notices)
+    households = searcher.search("走访了多少户残疾人家庭？")  # the answer sentence holds a number of households
+    assert households.answerable and not households.notices
+    assert "户" in households.hits[0].answer

@@ -19,6 +19,7 @@ from qa.embedding import Encoder
 from qa.search import answers
 from qa.search.query import SYNONYMS_FILE, Query, expand, prepare_question, read_synonyms
 from qa.search.scoring import ContextIndex, evidence, min_max
+from qa.search.value_kinds import lacks_asked_value
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,29 @@ class Searcher:
         titles = {p.doc_id: p.title for p in index.passages}
         self._documents = {doc: (titles[doc], np.array(found)) for doc, found in rows.items()}
 
+    def refusal(self, text: str, rows: np.ndarray, answer: str) -> str | None:
+        """Say why a question must be declined whatever the retrievers' evidence, if it must.
+
+        It names a year that none of the searched passages mention (2022年 asked of the 2020 report), or it asks for
+        a kind of value that the answer sentence does not hold (多少名学生 without a number of people, 面积 without an
+        area: see :mod:`qa.search.value_kinds`).
+
+        Args:
+            text: The prepared question.
+            rows: The passage numbers searched.
+            answer: The answer sentence(s) of the first passage.
+
+        Returns:
+            The notice for the user (Chinese and English), or None.
+        """
+        missing = self.uncovered_years(text, rows)
+        if missing:
+            return (f"资料中没有关于{'、'.join(y + '年' for y in missing)}的内容。"
+                    f"The documents do not mention {', '.join(missing)}.")
+        if lacks_asked_value(text, answer):
+            return "资料中没有找到所问的数值或日期。The documents do not give the kind of value asked for."
+        return None
+
     def uncovered_years(self, text: str, rows: np.ndarray) -> list[str]:
         """Return the years a question names that none of the searched passages mention.
 
@@ -193,13 +217,12 @@ class Searcher:
         scores = {name: values[rows] for name, values in self.score(query).items()}
         order = np.argsort(-scores[retriever], kind="stable")[:top_k]
         grade = self.judge(query, scores, rows)
-        missing = self.uncovered_years(text, rows)
-        if missing:
-            grade = 0.0
-            notices.append(f"资料中没有关于{'、'.join(y + '年' for y in missing)}的内容。"
-                           f"The documents do not mention {', '.join(missing)}.")
         hits = [Hit(self.index.passages[rows[i]], float(scores[retriever][i]), self.answer_sentence(query, int(rows[i])))
                 for i in order]
+        refusal = self.refusal(text, rows, hits[0].answer)
+        if refusal:
+            grade = 0.0
+            notices.append(refusal)
         return Answer(question=text, answerable=grade >= self.settings.decline_threshold, hits=hits,
                       notices=notices, evidence=grade)
 
