@@ -18,6 +18,7 @@ ENUMERATION = r"[^、，。；]{1,40}、[^、，。；]{1,40}"  # 几种？ 几�
 # answered by a list; 个 counts anything.
 PEOPLE = ("名", "人", "位", "人次", "名次")
 TIMES = ("次", "趟", "轮", "轮次", "回", "遍", "场", "届")
+AREA = ("亩", "万亩", "平方公里", "平方千米", "平方米", "公顷", "㎡", "km²", "km2", "m²", "m2")
 COUNTED = [
     ("户", "家", "家次", "个", "间"),
     ("个", "项", "件", "座", "处", "条", "所", "台", "辆", "只", "套", "栋", "支", "批", "家", "种", "类", "款"),
@@ -25,7 +26,7 @@ COUNTED = [
 MEASURES = [
     PEOPLE,
     TIMES,
-    ("亩", "万亩", "平方公里", "平方千米", "平方米", "公顷", "㎡", "km²", "km2", "m²"),
+    AREA,
     ("元", "万元", "亿元", "块", "万", "亿"),
     ("岁", "周岁"),
     ("吨", "万吨", "公斤", "千克", "斤"),
@@ -36,14 +37,14 @@ MEASURES = [
 ]
 UNITS = sorted({unit for units in COUNTED + MEASURES for unit in units}, key=len, reverse=True)
 ASKED_UNIT = re.compile(rf"(?:多少|(?<![哪第])几)({'|'.join(UNITS)})")  # not 哪几个 (which ones), 第几名 (a rank)
-PERCENT = re.compile(rf"{NUMBER}%|百分之|个百分点|{NUMBER}成|\d+\.\d+|\d+\s*[:：比]\s*\d+")
+PERCENT = re.compile(rf"{NUMBER}[%％]|百分之|个百分点|{NUMBER}成|\d+\.\d+|\d+\s*[:：比]\s*\d+")
 KINDS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"百分之几|多少%|比例|比重|占比|率(?:是|为|有|达到)?多少|率(?:是|为)?几"), PERCENT),
     (re.compile(r"多少钱|几块钱"), re.compile(rf"{NUMBER}(?:万|亿)?(?:元|块)|{NUMBER}(?:万|亿)")),
     (re.compile(r"多大年纪|多大岁数|几岁|多少岁|年龄"), re.compile(rf"{NUMBER}周?岁")),
     (re.compile(r"几月|几号|几日|哪一天|哪天"), re.compile(rf"{NUMBER}[月日号]")),
     (re.compile(r"几点"), re.compile(rf"\d{{1,2}}\s*[:：]\s*\d{{2}}|{NUMBER}点")),
-    (re.compile(r"面积"), re.compile(rf"{NUMBER}(?:{'|'.join(MEASURES[2])})")),
+    (re.compile(r"面积"), re.compile(rf"{NUMBER}(?:{'|'.join(AREA)})")),
     (re.compile(r"电话|号码|邮编|邮政编码|手机号"), re.compile(r"\d{5,}")),
 ]
 
