@@ -288,6 +288,17 @@ class OnnxInt8Backend:
                                                     disabled_optimizers=SESSION_UNFUSED)
         self.inputs = [i.name for i in self.session.get_inputs()]
 
+    def _encode(self, texts: list[str]) -> list:
+        """Tokenize texts as the float32 model does (same vocabulary, lower-casing and truncation)."""
+        return self.tokenizer.encode_batch([t.lower() for t in texts] if self.lowercase else texts)
+
+    @staticmethod
+    def _feed(encodings: list) -> dict[str, np.ndarray]:
+        """The model's inputs for some encodings (padded to the longest)."""
+        return {"input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64)}
+
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Tokenize a batch as the float32 model does (same vocabulary, truncation; padded to the longest).
 
@@ -297,20 +308,13 @@ class OnnxInt8Backend:
         Returns:
             ``input_ids``, ``attention_mask`` and ``token_type_ids`` (batch × tokens, int64).
         """
-        encodings = self.tokenizer.encode_batch([t.lower() for t in texts] if self.lowercase else texts)
-        return {
-            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
-        }
+        return self._feed(self._encode(texts))
 
     def _hidden(self, text: str):
         """Run the model on one text alone: no padding, and a result that does not depend on other texts (dynamic
         quantization takes one activation scale per run; batching saves nothing measurable on CPU)."""
-        encoding = self.tokenizer.encode(text.lower() if self.lowercase else text)
-        feed = {"input_ids": np.array([encoding.ids], dtype=np.int64),
-                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
-                "token_type_ids": np.array([encoding.type_ids], dtype=np.int64)}
+        encoding = self._encode([text])[0]
+        feed = self._feed([encoding])
         return self.session.run(None, {name: feed[name] for name in self.inputs})[0][0], encoding
 
     def embed_tokens(self, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
