@@ -44,7 +44,7 @@ class Examples:
     name: str
     features: list[tuple[float, float, float]] = field(default_factory=list)
     answerable: list[bool] = field(default_factory=list)
-    by_rule: list[bool] = field(default_factory=list)  # declined whatever the evidence (a year no document has)
+    by_rule: list[bool] = field(default_factory=list)  # declined whatever the evidence (Searcher.refusal)
 
     def add(self, searcher: Searcher, question: str, rows: np.ndarray, answerable: bool) -> None:
         """Ask a question of some passages and keep its evidence features.
