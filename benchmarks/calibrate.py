@@ -1,8 +1,9 @@
-"""Fit the weights of the evidence score that decides declining, and report how often each set is declined.
+"""Fit the weights of the evidence score that decides declining, choose its threshold, and report how often each
+set is declined.
 
 Usage::
 
-    .venv/bin/python benchmarks/calibrate.py                                  # default model, CMRC + eval/dev.jsonl
+    .venv/bin/python benchmarks/calibrate.py                          # default model, CMRC + eval/dev.jsonl, dev2.jsonl
     .venv/bin/python benchmarks/calibrate.py --check eval/town.jsonl          # also report a set it is not fitted on
     QA_BACKEND=torch .venv/bin/python benchmarks/calibrate.py --model BAAI/bge-small-zh-v1.5
 
@@ -12,7 +13,9 @@ flag) asked of an index of ``--corpus``. Questions declined by rule (a year no d
 answer lacks: ``Searcher.refusal``) are left out of the fit. Each source weighs as much as the others, with its two
 classes balanced. The script prints the fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``,
 ``EVIDENCE_WEIGHTS``) and, for the weights in use and the fitted ones, the share of answerable and unanswerable
-questions of every set that is declined.
+questions of every set that is declined. The threshold is chosen on the ``--fit`` files alone (questions like users
+ask of this kind of corpus; CMRC with its gold article removed is same-encyclopedia unanswerable questions, a different
+mix): the one with the best mean Youden's J (:func:`best_threshold`).
 """
 
 from __future__ import annotations
@@ -150,33 +153,66 @@ def declined(examples: Examples, intercept: float, weights: np.ndarray, threshol
     return (float(refused[y].mean()) if y.any() else math.nan, float(refused[~y].mean()) if (~y).any() else math.nan)
 
 
+def best_threshold(sets: list[Examples], intercept: float, weights: np.ndarray) -> tuple[float, float]:
+    """Choose the decline threshold with the highest mean Youden's J (share of answerable questions answered plus
+    share of unanswerable ones declined, minus 1) over some sets, on a grid of 0.05 (a finer grid would fit the
+    particular questions of a few dozen: with 0.01 the best threshold lies just above one off-topic question).
+
+    Args:
+        sets: The sets to choose on (the held-out question files, whose questions are like users' questions).
+        intercept: The evidence intercept.
+        weights: The evidence weights.
+
+    Returns:
+        The threshold (the lowest of equally good ones) and its mean J.
+    """
+    grid = np.round(np.arange(0.05, 1.0, 0.05), 2)
+    scores = [np.mean([u - a for a, u in (declined(e, intercept, weights, t) for e in sets)]) for t in grid]
+    best = int(np.argmax(scores))
+    return float(grid[best]), float(scores[best])
+
+
 def main() -> None:
     """Fit the evidence weights and print them with the decline rates of every set."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="model spec (default: the configured model)")
     parser.add_argument("--beir", type=Path, action="append", help=f"BEIR sets to fit on (default: {CMRC})")
-    parser.add_argument("--fit", type=Path, action="append", help="question files to fit on (default: eval/dev.jsonl)")
+    parser.add_argument("--fit", type=Path, action="append",
+                        help="question files to fit on and choose the threshold on (default: eval/dev.jsonl, "
+                        "eval/dev2.jsonl)")
     parser.add_argument("--check", type=Path, action="append", default=[], help="question files to report only")
     parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="the corpus the question files ask")
+    parser.add_argument("--thresholds", default="", help="also show every set at these thresholds (weights in use), "
+                        "e.g. 0.5,0.3,0.2")
     args = parser.parse_args()
     settings = Settings()
     model = args.model or settings.model
     encoder = Encoder(settings, model)
     searcher = Searcher(cached_index(settings, args.corpus, encoder), encoder, settings)
     fitted_on = [beir_examples(folder, settings, model) for folder in args.beir or [CMRC]]
-    fitted_on += [file_examples(path, searcher) for path in args.fit or [ROOT / "eval" / "dev.jsonl"]]
+    held_out = args.fit or [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
+    files = [file_examples(path, searcher) for path in held_out]
+    fitted_on += files
     checked = [file_examples(path, searcher) for path in args.check]
     intercept, weights = fit(fitted_on)
     print(f"model {model} ({encoder.backend_name}); features: coverage, standout, agree")
     print(f"fitted:  EVIDENCE_INTERCEPT = {intercept:.2f}, EVIDENCE_WEIGHTS = {np.round(weights, 2).tolist()}")
     print(f"in use:  EVIDENCE_INTERCEPT = {EVIDENCE_INTERCEPT:.2f}, EVIDENCE_WEIGHTS = {EVIDENCE_WEIGHTS.tolist()}")
     threshold = settings.decline_threshold
-    print(f"share declined at threshold {threshold} (answerable / unanswerable):")
+    chosen, youden = best_threshold(files, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS)
+    refit_chosen, refit_youden = best_threshold(files, intercept, weights)
+    print(f"threshold with the best mean Youden's J on {', '.join(e.name for e in files)}: weights in use "
+          f"{chosen:.2f} (J {youden:.3f}; configured: {threshold}), fitted {refit_chosen:.2f} (J {refit_youden:.3f})")
+    print(f"share declined (answerable / unanswerable), weights in use at {threshold}, fitted at {refit_chosen}:")
     for examples, role in [(e, "fit") for e in fitted_on] + [(e, "check") for e in checked]:
         current = declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, threshold)
-        refit = declined(examples, intercept, weights, threshold)
+        refit = declined(examples, intercept, weights, refit_chosen)
         print(f"  {examples.name:<20} {role:<5} in use {current[0]:.3f} / {current[1]:.3f}"
               f"   fitted {refit[0]:.3f} / {refit[1]:.3f}")
+    for other in [float(value) for value in args.thresholds.split(",") if value.strip()]:
+        shares = [declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, other) for examples in fitted_on + checked]
+        print(f"  at {other:<5} " + "   ".join(f"{examples.name} {a:.3f} / {u:.3f}"
+                                           for examples, (a, u) in zip(fitted_on + checked, shares)))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ import pytest
 from qa.config import QAError, Settings
 from qa.documents import Passage, tokenize
 from qa.index import passage_embedding_text
-from qa.search import (SYNONYMS_FILE, ContextIndex, Searcher, expand, min_max, normalize_text, prepare_question,
+from qa.search import (SYNONYMS_FILE, ContextIndex, Query, Searcher, expand, min_max, normalize_text, prepare_question,
                        read_synonyms)
+from qa.search.query import COLLOQUIAL_FILE, FRAMES_FILE, framing_terms, read_words
 
 pytestmark = pytest.mark.slow
 
@@ -88,6 +89,46 @@ def test_builtin_synonyms_expand_gdp():
     groups = read_synonyms(SYNONYMS_FILE)
     found = dict(expand("金城镇的gdp是多少", groups))
     assert "地区生产总值" in found["gdp"]
+
+
+def test_a_one_way_group_brings_official_words_into_everyday_questions_only(tmp_path):
+    path = tmp_path / "mine.tsv"
+    path.write_text("厂子\t厂家\t|\t企业\t工业企业\n河流巡查\t巡河\n", encoding="utf-8")
+    groups = read_synonyms(path)
+    assert dict(expand("镇上有几家厂子？", groups)) == {"厂子": ["企业", "工业企业"]}
+    assert expand("镇上有几家企业？", groups) == []
+    assert dict(expand("巡河几次", groups)) == {"巡河": ["河流巡查"]}  # a plain group works both ways
+
+
+def test_an_unreadable_synonyms_file_says_what_to_fix(tmp_path):
+    with pytest.raises(QAError, match="QA_SYNONYMS_FILE"):
+        read_synonyms(tmp_path / "missing.tsv")
+    (tmp_path / "latin1.tsv").write_bytes("caf\xe9\tcoffee\n".encode("latin-1"))
+    with pytest.raises(QAError, match="latin1.tsv"):
+        read_synonyms(tmp_path / "latin1.tsv")
+
+
+def test_builtin_everyday_wording_and_framing_words():
+    everyday = dict(expand("镇上的厂子效益怎么样", read_synonyms(COLLOQUIAL_FILE)))
+    assert "企业" in everyday["厂子"]
+    frames = read_words(FRAMES_FILE)
+    assert {"有没有", "平时"} <= frames
+    assert framing_terms("河道平时有没有人管", ["河道", "平时", "没有", "有没有", "人管"], frames) == {
+        "平时", "没有", "有没有"}
+
+
+def test_framing_words_do_not_count_and_everyday_words_count_as_official(searcher):
+    plain = searcher.prepare("签约项目的总投资是多少")
+    framed = searcher.prepare("签约项目平时有没有总投资")
+    top = int(np.argmax(searcher.score(plain)["hybrid"]))
+    assert framed.frames
+    assert searcher.coverage(framed, top) == pytest.approx(searcher.coverage(plain, top))
+    unframed = Query(framed.text, framed.vector, framed.terms, framed.expansions)
+    assert searcher.coverage(unframed, top) < searcher.coverage(framed, top)
+    everyday = searcher.prepare("镇上的厂子一共检查了多少家次")
+    top = int(np.argmax(searcher.score(everyday)["hybrid"]))
+    literal = Query(everyday.text, everyday.vector, everyday.terms, everyday.expansions, frames=everyday.frames)
+    assert searcher.coverage(everyday, top) > searcher.coverage(literal, top)
 
 
 def test_index_holds_sparse_and_sentence_vectors(searcher):

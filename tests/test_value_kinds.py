@@ -17,6 +17,7 @@ from qa.search.value_kinds import lacks_asked_value, wanted_values
     ("峰会是几月几号举办的？", "峰会于11月8日举办。"),
     ("项目投资多少钱？", "总投资5亿。"),
     ("内台航路有几种？", "分为甲线、乙线两类。"),  # things counted: a list answers too
+    ("卡塞雷斯的人口有多少？", "2007年人口为91606人。"),
 ])
 def test_a_sentence_with_the_value_asked_for_answers(question, sentence):
     assert wanted_values(question)
@@ -30,13 +31,14 @@ def test_a_sentence_with_the_value_asked_for_answers(question, sentence):
     ("董龙庆今年多大年纪？", "2020年，镇党委书记董龙庆带队调研。"),
     ("金城镇的邮政编码是多少？", "金城镇位于金坛区北部。"),
     ("高铁几点发车？", "高铁站建成通车。"),
+    ("全国出生人口有多少？", "城乡居民基础养老金月最低标准提高20元。"),  # 20元 is no head count
 ])
 def test_a_sentence_without_the_value_asked_for_does_not_answer(question, sentence):
     assert lacks_asked_value(question, sentence)
 
 
 @pytest.mark.parametrize("question", ["主要要管哪几个地方？", "他获得第几名？", "有人乱盖房子，政府是怎么处理的？",
-                                      "2021年要启动建设哪个特色小镇？"])
+                                      "2021年要启动建设哪个特色小镇？", "常住人口城镇化率提高到多少？"])
 def test_questions_that_ask_for_no_kind_of_value(question):
     assert wanted_values(question) == []
     assert not lacks_asked_value(question, "没有任何数字的句子。")

@@ -67,8 +67,9 @@ class Settings(BaseSettings):
                                   "found in a passage's document title or section (金城镇, 2024年, 国务院).")
     dense_candidates: int = Field(1000, ge=10, description="Passages scored by the dense index per question "
                                   "(all of them in corpora up to this size).")
-    decline_threshold: float = Field(0.5, ge=0, le=1, description="A question is judged unanswerable when the "
-                                     "evidence score (0..1, from both retrievers) is below this.")
+    decline_threshold: float = Field(0.2, ge=0, le=1, description="A question is judged unanswerable when the "
+                                     "evidence score (0..1, from both retrievers) is below this; chosen on held-out "
+                                     "questions by benchmarks/calibrate.py (README, 拒答).")
     synonyms_file: Path | None = Field(None, description="An extra synonyms file (TSV, one group of equivalent "
                                        "terms a line) used besides the built-in src/qa/data/synonyms.tsv.")
     max_upload_mb: float = Field(20, gt=0, le=1024, description="Largest document the chat page accepts (MB).")

@@ -1,10 +1,11 @@
-"""Preparing a question: Traditional → Simplified (OpenCC), full-width → ASCII, cleaning, length limit, and the
-domain synonyms (``src/qa/data/synonyms.tsv`` plus a user file) that are added to it at query time."""
+"""Preparing a question: Traditional → Simplified (OpenCC), full-width → ASCII, cleaning, length limit, the
+domain synonyms (``src/qa/data/synonyms.tsv`` plus a user file) that are added to it at query time, and the words
+that only frame it (``src/qa/data/question_frames.txt``: 有没有, 平时, 一共), which are not asked about."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +14,10 @@ import numpy as np
 from qa.config import QAError
 from qa.documents import clean_line, tokenize
 
-SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "synonyms.tsv"
+DATA = Path(__file__).resolve().parent.parent / "data"
+SYNONYMS_FILE = DATA / "synonyms.tsv"
+COLLOQUIAL_FILE = DATA / "colloquial.tsv"
+FRAMES_FILE = DATA / "question_frames.txt"
 FULL_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
                                                 0xFF05, 0xFF0E]}
 FULL_WIDTH[0x3000] = 0x20
@@ -21,12 +25,15 @@ FULL_WIDTH[0x3000] = 0x20
 
 @dataclass
 class Query:
-    """A prepared question: its text, vector, terms and the synonyms it brought in."""
+    """A prepared question: its text, vector and terms, the synonyms it is searched with, the official words for its
+    everyday words (which tell whether a passage answers it, but are not searched) and the terms that only frame it."""
 
     text: str
     vector: np.ndarray
     terms: list[str]
     expansions: list[tuple[str, list[str]]]
+    everyday: list[tuple[str, list[str]]] = field(default_factory=list)
+    frames: frozenset[str] = frozenset()
 
     @property
     def search_terms(self) -> list[str]:
@@ -79,8 +86,36 @@ def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
     return cleaned, notices
 
 
-def read_synonyms(path: Path) -> list[list[str]]:
-    """Read a synonyms file: one group of equivalent terms a line, separated by tabs or commas; ``#`` comments.
+@dataclass(frozen=True)
+class SynonymGroup:
+    """Words a question may use (``asked``) and the words the documents may write for the same thing (``written``).
+
+    A plain group (GDP, 地区生产总值, 生产总值) has the same words on both sides; an everyday ⇄ official group (厂子 |
+    企业) brings the official words into a question using an everyday one, but not the other way round.
+    """
+
+    asked: tuple[str, ...]
+    written: tuple[str, ...]
+
+
+def _uncommented_lines(path: Path, hint: str = "") -> list[str]:
+    """Read the lines of a data file without their ``#`` comments."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise QAError(f"Cannot read {path} ({error}). {hint}".strip()) from error
+    return [line.split("#", 1)[0] for line in lines]
+
+
+def _terms_of(part: str) -> list[str]:
+    """Split one side of a synonyms line into normalized terms."""
+    return list(dict.fromkeys(normalize_text(t.strip()).lower() for t in re.split(r"[\t,，]", part) if t.strip()))
+
+
+def read_synonyms(path: Path) -> list[SynonymGroup]:
+    """Read a synonyms file: one group a line, terms separated by tabs or commas; ``#`` starts a comment. A line
+    ``everyday words | official words`` is one-way: a question using an everyday word is searched with the official
+    words too.
 
     Args:
         path: The file.
@@ -91,20 +126,50 @@ def read_synonyms(path: Path) -> list[list[str]]:
     Raises:
         QAError: If the file cannot be read.
     """
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
-        raise QAError(f"Cannot read the synonyms file {path} ({error}); fix QA_SYNONYMS_FILE.") from error
     groups = []
-    for line in lines:
-        line = line.split("#", 1)[0]
-        terms = [normalize_text(t.strip()).lower() for t in re.split(r"[\t,，]", line) if t.strip()]
-        if len(terms) >= 2:
-            groups.append(list(dict.fromkeys(terms)))
+    for line in _uncommented_lines(path, "Fix QA_SYNONYMS_FILE."):
+        asked, _, written = line.partition("|")
+        asked_terms, written_terms = _terms_of(asked), _terms_of(written)
+        if not written_terms and len(asked_terms) >= 2:
+            groups.append(SynonymGroup(tuple(asked_terms), tuple(asked_terms)))
+        elif asked_terms and written_terms:
+            groups.append(SynonymGroup(tuple(asked_terms), tuple(written_terms)))
     return groups
 
 
-def expand(text: str, groups: list[list[str]]) -> list[tuple[str, list[str]]]:
+def read_words(path: Path) -> frozenset[str]:
+    """Read a word list: one word a line; ``#`` starts a comment.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The words, normalized like questions.
+
+    Raises:
+        QAError: If the file cannot be read.
+    """
+    return frozenset(normalize_text(word).lower() for line in _uncommented_lines(path) if (word := line.strip()))
+
+
+def framing_terms(text: str, terms: list[str], frames: frozenset[str]) -> frozenset[str]:
+    """Find the question's terms that only frame it: those inside a framing word the question uses (有没有 holds
+    没有; 平时, 一共, 加起来).
+
+    Args:
+        text: The prepared question.
+        terms: Its terms.
+        frames: Framing words from :func:`read_words`.
+
+    Returns:
+        The framing terms.
+    """
+    lowered = text.lower()
+    used = [frame for frame in frames if frame in lowered]
+    return frozenset(term for term in terms if any(term in frame for frame in used))
+
+
+def expand(text: str, groups: list[SynonymGroup]) -> list[tuple[str, list[str]]]:
     """Find the synonym groups a question uses.
 
     Args:
@@ -117,8 +182,8 @@ def expand(text: str, groups: list[list[str]]) -> list[tuple[str, list[str]]]:
     lowered = text.lower()
     found = []
     for group in groups:
-        present = [term for term in group if term in lowered]
+        present = [term for term in group.asked if term in lowered]
         if present:
             longest = max(present, key=len)
-            found.append((longest, [term for term in group if term not in lowered]))
+            found.append((longest, [term for term in group.written if term not in lowered]))
     return [(term, others) for term, others in found if others]

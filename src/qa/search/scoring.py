@@ -11,8 +11,8 @@ import numpy as np
 from qa.documents import Passage, tokenize
 
 # Declining: evidence = logistic(intercept + weights · (coverage, dense standout, retrievers agree)), fitted on
-# answerable and unanswerable questions (README) with the intercept set so that 0.5 lets ~98 % of answerable ones
-# through; the question is declined below Settings.decline_threshold. All three features are scale-free.
+# answerable and unanswerable questions (README, benchmarks/calibrate.py); the question is declined below
+# Settings.decline_threshold, chosen on held-out question files by calibrate.py. All three features are scale-free.
 EVIDENCE_INTERCEPT = -3.35
 EVIDENCE_WEIGHTS = np.array([5.79, 0.21, 3.13])
 

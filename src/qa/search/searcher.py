@@ -17,7 +17,8 @@ from qa.config import QAError, Settings
 from qa.documents import YEAR, Passage, tokenize
 from qa.embedding import Encoder
 from qa.search import answers
-from qa.search.query import SYNONYMS_FILE, Query, expand, prepare_question, read_synonyms
+from qa.search.query import (COLLOQUIAL_FILE, FRAMES_FILE, SYNONYMS_FILE, Query, expand, framing_terms,
+                             prepare_question, read_synonyms, read_words)
 from qa.search.scoring import ContextIndex, evidence, min_max
 from qa.search.value_kinds import lacks_asked_value
 
@@ -100,6 +101,8 @@ class Searcher:
         self.synonyms = read_synonyms(SYNONYMS_FILE)
         if settings.synonyms_file:
             self.synonyms += read_synonyms(settings.synonyms_file)
+        self.everyday = read_synonyms(COLLOQUIAL_FILE)
+        self.frames = read_words(FRAMES_FILE)
         self._idf = self._inverse_document_frequencies()
         self._passage_terms = [set(index_store.passage_terms(p)) for p in index.passages]
         self._passage_texts = [unicodedata.normalize("NFKC", f"{p.context}\n{p.text}").lower()
@@ -271,7 +274,9 @@ class Searcher:
         expansions = expand(text, self.synonyms)
         extra = "、".join(other for _, others in expansions for other in others)
         vector = self.encoder.encode_queries([f"{text}（{extra}）" if extra else text])[0]
-        return Query(text=text, vector=vector, terms=tokenize(text), expansions=expansions)
+        terms = tokenize(text)
+        return Query(text=text, vector=vector, terms=terms, expansions=expansions,
+                     everyday=expand(text, self.everyday), frames=framing_terms(text, terms, self.frames))
 
     def score(self, query: Query) -> dict[str, np.ndarray]:
         """Score every passage with every retriever.
@@ -304,7 +309,9 @@ class Searcher:
 
     def coverage(self, query: Query, position: int) -> float:
         """Return the idf-weighted share of the question's terms found in a passage, as terms or as text (so that
-        a word jieba cut differently still counts); synonyms of a question's term count for it.
+        a word jieba cut differently still counts). A question's term counts as found when the passage has one of
+        its synonyms or the official words for it (厂子 → 企业, ``src/qa/data/colloquial.tsv``); the terms that only
+        frame the question (有没有, 平时) do not count.
 
         Args:
             query: The prepared query.
@@ -314,8 +321,9 @@ class Searcher:
             A share between 0 and 1 (1 for a question without terms).
         """
         passage_terms, text = self._passage_terms[position], self._passage_texts[position]
-        covered = {t for term, others in query.expansions if any(o in text for o in others) for t in tokenize(term)}
-        weights = {term: self.idf(term) for term in query.terms}
+        covered = {t for term, others in query.expansions + query.everyday if any(o in text for o in others)
+                   for t in tokenize(term)}
+        weights = {term: self.idf(term) for term in query.terms if term not in query.frames}
         total = sum(weights.values())
         if not total:
             return 1.0

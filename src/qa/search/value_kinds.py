@@ -1,8 +1,8 @@
 """What kind of value a question asks for (a count in some unit, a percentage, an amount of money, an age, a date, a
 time of day, a phone or postal number) and whether a passage holds a value of that kind.
 
-A question asking 白塔中学有多少名学生？ is not answered by a sentence without any "<number>名/人/位"; one asking
-…面积有多大？ needs an area, 升学率是多少？ a rate. Units are compared by class (名, 人 and 位 all count people;
+A question asking 白塔中学有多少名学生？ or 常住人口有多少？ is not answered by a sentence without any
+"<number>名/人/位"; one asking …面积有多大？ needs an area, 升学率是多少？ a rate. Units are compared by class (名, 人 and 位 all count people;
 次, 趟 and 轮次 all count times), so everyday words still match the report's. The searcher declines a question whose
 answer sentence lacks the value it asks for.
 """
@@ -40,6 +40,8 @@ ASKED_UNIT = re.compile(rf"(?:多少|(?<![哪第])几)({'|'.join(UNITS)})")  # n
 PERCENT = re.compile(rf"{NUMBER}[%％]|百分之|个百分点|{NUMBER}成|\d+\.\d+|\d+\s*[:：比]\s*\d+")
 KINDS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"百分之几|多少%|比例|比重|占比|率(?:是|为|有|达到)?多少|率(?:是|为)?几"), PERCENT),
+    (re.compile(r"(?:人口|人数)(?:数|数量|总数)?(?:是|有|为|达到|约|大约)*多少|多少(?:常住)?人口"),
+     re.compile(rf"{NUMBER}(?:万|亿)?(?:{'|'.join(PEOPLE)})")),
     (re.compile(r"多少钱|几块钱"), re.compile(rf"{NUMBER}(?:万|亿)?(?:元|块)|{NUMBER}(?:万|亿)")),
     (re.compile(r"多大年纪|多大岁数|几岁|多少岁|年龄"), re.compile(rf"{NUMBER}周?岁")),
     (re.compile(r"几月|几号|几日|哪一天|哪天"), re.compile(rf"{NUMBER}[月日号]")),
