@@ -203,17 +203,41 @@ def main() -> None:
     refit_chosen, refit_youden = best_threshold(files, intercept, weights)
     print(f"threshold with the best mean Youden's J on {', '.join(e.name for e in files)}: weights in use "
           f"{chosen:.2f} (J {youden:.3f}; configured: {threshold}), fitted {refit_chosen:.2f} (J {refit_youden:.3f})")
-    print(f"share declined (answerable / unanswerable), weights in use at {threshold}, fitted at {refit_chosen}:")
+    print_shares(fitted_on, checked, (intercept, weights), threshold, refit_chosen)
+    thresholds = [float(value) for value in args.thresholds.split(",") if value.strip()]
+    print_at_thresholds(fitted_on + checked, thresholds)
+
+
+def print_shares(fitted_on: list[Examples], checked: list[Examples], refit: tuple[float, np.ndarray],
+                 threshold: float, refit_threshold: float) -> None:
+    """Print the shares of each set declined under the weights in use and under the fitted ones.
+
+    Args:
+        fitted_on: The sets the weights were fitted on.
+        checked: The sets only reported.
+        refit: The fitted intercept and weights.
+        threshold: The configured threshold (for the weights in use).
+        refit_threshold: The threshold chosen for the fitted weights.
+    """
+    print(f"share declined (answerable / unanswerable), weights in use at {threshold}, fitted at {refit_threshold}:")
     for examples, role in [(e, "fit") for e in fitted_on] + [(e, "check") for e in checked]:
         current = declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, threshold)
-        refit = declined(examples, intercept, weights, refit_chosen)
+        fitted = declined(examples, *refit, refit_threshold)
         print(f"  {examples.name:<20} {role:<5} in use {current[0]:.3f} / {current[1]:.3f}"
-              f"   fitted {refit[0]:.3f} / {refit[1]:.3f}")
-    for other in [float(value) for value in args.thresholds.split(",") if value.strip()]:
-        shares = [declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, other) for examples in fitted_on + checked]
-        print(f"  at {other:<5} " + "   ".join(f"{examples.name} {a:.3f} / {u:.3f}"
-                                           for examples, (a, u) in zip(fitted_on + checked, shares)))
+              f"   fitted {fitted[0]:.3f} / {fitted[1]:.3f}")
 
+
+def print_at_thresholds(sets: list[Examples], thresholds: list[float]) -> None:
+    """Print the shares of each set declined under the weights in use at other thresholds.
+
+    Args:
+        sets: The sets.
+        thresholds: The thresholds.
+    """
+    for threshold in thresholds:
+        shares = [declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, threshold) for examples in sets]
+        print(f"  at {threshold:<5} " + "   ".join(f"{examples.name} {a:.3f} / {u:.3f}"
+                                               for examples, (a, u) in zip(sets, shares)))
 
 if __name__ == "__main__":
     main()

@@ -100,6 +100,14 @@ def test_a_one_way_group_brings_official_words_into_everyday_questions_only(tmp_
     assert dict(expand("巡河几次", groups)) == {"巡河": ["河流巡查"]}  # a plain group works both ways
 
 
+@pytest.mark.parametrize("line", ["厂子\t厂家\t|\n", "\t|\t企业\n", "厂子\t|\t企业\t|\t公司\n", "单独一个词\n"])
+def test_a_line_that_is_no_group_is_refused_with_its_number(tmp_path, line):
+    path = tmp_path / "mine.tsv"
+    path.write_text("# mine\nGDP\t生产总值\n" + line, encoding="utf-8")
+    with pytest.raises(QAError, match="line 3"):
+        read_synonyms(path)
+
+
 def test_an_unreadable_synonyms_file_says_what_to_fix(tmp_path):
     with pytest.raises(QAError, match="QA_SYNONYMS_FILE"):
         read_synonyms(tmp_path / "missing.tsv")
@@ -115,6 +123,8 @@ def test_builtin_everyday_wording_and_framing_words():
     assert {"有没有", "平时"} <= frames
     assert framing_terms("河道平时有没有人管", ["河道", "平时", "没有", "有没有", "人管"], frames) == {
         "平时", "没有", "有没有"}
+    # 家 is inside the framing word 大家 once but also in 家庭: it still counts
+    assert framing_terms("大家的家庭收入", ["大家", "家", "家庭", "收入"], frames) == {"大家"}
 
 
 def test_framing_words_do_not_count_and_everyday_words_count_as_official(searcher):
@@ -193,14 +203,25 @@ def test_synonym_finds_the_official_term(searcher):
     assert "100亿元" in top.answer
 
 
-def test_user_synonyms_file_is_used(searcher, tmp_path):
+def _with_user_synonyms(searcher: Searcher, tmp_path, text: str) -> Searcher:
+    """A searcher over the same index with a user synonyms file holding ``text``."""
     extra = tmp_path / "mine.tsv"
-    extra.write_text("# my terms\n河流巡查\t巡河\n", encoding="utf-8")
+    extra.write_text(text, encoding="utf-8")
     settings = Settings(corpus_dir=searcher.settings.corpus_dir, index_dir=searcher.settings.index_dir,
                         synonyms_file=extra)
-    own = Searcher(searcher.index, searcher.encoder, settings)
+    return Searcher(searcher.index, searcher.encoder, settings)
+
+
+def test_user_synonyms_file_is_used(searcher, tmp_path):
+    own = _with_user_synonyms(searcher, tmp_path, "# my terms\n河流巡查\t巡河\n")
     top = own.search("河流巡查一共多少次？", top_k=1).hits[0]
     assert "巡河826轮次" in top.passage.text
+
+
+def test_user_one_way_synonyms_are_searched_one_way(searcher, tmp_path):
+    own = _with_user_synonyms(searcher, tmp_path, "管河的\t|\t河长制\t巡河\n")
+    assert dict(own.prepare("管河的人多吗").expansions)["管河的"] == ["河长制", "巡河"]
+    assert "管河的" not in dict(own.prepare("河长制落实了吗").expansions).get("河长制", [])
 
 
 def test_document_filter_limits_the_search(searcher):

@@ -17,7 +17,8 @@ from qa.search.value_kinds import lacks_asked_value, wanted_values
     ("峰会是几月几号举办的？", "峰会于11月8日举办。"),
     ("项目投资多少钱？", "总投资5亿。"),
     ("内台航路有几种？", "分为甲线、乙线两类。"),  # things counted: a list answers too
-    ("卡塞雷斯的人口有多少？", "2007年人口为91606人。"),
+    ("那个县的人口有多少？", "全县户籍人口为52310人。"),
+    ("全市常住人口有多少？", "年末全市常住人口9.2万，比上年增加0.3万。"),
 ])
 def test_a_sentence_with_the_value_asked_for_answers(question, sentence):
     assert wanted_values(question)
@@ -31,7 +32,8 @@ def test_a_sentence_with_the_value_asked_for_answers(question, sentence):
     ("董龙庆今年多大年纪？", "2020年，镇党委书记董龙庆带队调研。"),
     ("金城镇的邮政编码是多少？", "金城镇位于金坛区北部。"),
     ("高铁几点发车？", "高铁站建成通车。"),
-    ("全国出生人口有多少？", "城乡居民基础养老金月最低标准提高20元。"),  # 20元 is no head count
+    ("全省出生人口有多少？", "全年新建幼儿园12所，财政投入3.5万元。"),  # schools and money are no head count
+    ("全县常住人口有多少？", "全县产值迈上百亿级台阶，税收超3亿元。"),
 ])
 def test_a_sentence_without_the_value_asked_for_does_not_answer(question, sentence):
     assert lacks_asked_value(question, sentence)

@@ -71,7 +71,8 @@ class Settings(BaseSettings):
                                      "evidence score (0..1, from both retrievers) is below this; chosen on held-out "
                                      "questions by benchmarks/calibrate.py (README, 拒答).")
     synonyms_file: Path | None = Field(None, description="An extra synonyms file (TSV, one group of equivalent "
-                                       "terms a line) used besides the built-in src/qa/data/synonyms.tsv.")
+                                       "terms a line, or 'everyday words | official words', searched one way) "
+                                       "used besides the built-in src/qa/data/synonyms.tsv.")
     max_upload_mb: float = Field(20, gt=0, le=1024, description="Largest document the chat page accepts (MB).")
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, description="Port of the web chat.")

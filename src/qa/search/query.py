@@ -121,19 +121,23 @@ def read_synonyms(path: Path) -> list[SynonymGroup]:
         path: The file.
 
     Returns:
-        The groups (each with at least two terms), terms normalized like questions.
+        The groups, terms normalized like questions.
 
     Raises:
-        QAError: If the file cannot be read.
+        QAError: If the file cannot be read, or a line is not a group (one term, or an empty side of "|").
     """
     groups = []
-    for line in _uncommented_lines(path, "Fix QA_SYNONYMS_FILE."):
-        asked, _, written = line.partition("|")
-        asked_terms, written_terms = _terms_of(asked), _terms_of(written)
-        if not written_terms and len(asked_terms) >= 2:
-            groups.append(SynonymGroup(tuple(asked_terms), tuple(asked_terms)))
-        elif asked_terms and written_terms:
-            groups.append(SynonymGroup(tuple(asked_terms), tuple(written_terms)))
+    for number, line in enumerate(_uncommented_lines(path, "Fix QA_SYNONYMS_FILE."), 1):
+        sides = [_terms_of(side) for side in line.split("|")]
+        if sides == [[]]:
+            continue
+        if len(sides) == 1 and len(sides[0]) >= 2:
+            groups.append(SynonymGroup(tuple(sides[0]), tuple(sides[0])))
+        elif len(sides) == 2 and all(sides):
+            groups.append(SynonymGroup(tuple(sides[0]), tuple(sides[1])))
+        else:
+            raise QAError(f"{path}, line {number}: {line.strip()!r} is not a synonym group. Write two or more terms "
+                          "separated by tabs, or 'everyday words | official words'.")
     return groups
 
 
@@ -153,8 +157,8 @@ def read_words(path: Path) -> frozenset[str]:
 
 
 def framing_terms(text: str, terms: list[str], frames: frozenset[str]) -> frozenset[str]:
-    """Find the question's terms that only frame it: those inside a framing word the question uses (有没有 holds
-    没有; 平时, 一共, 加起来).
+    """Find the question's terms that only frame it: those that occur only inside framing words the question uses
+    (没有 inside 有没有; 平时, 一共, 加起来). A term also found outside them (家 in 大家的家庭) still counts.
 
     Args:
         text: The prepared question.
@@ -165,8 +169,17 @@ def framing_terms(text: str, terms: list[str], frames: frozenset[str]) -> frozen
         The framing terms.
     """
     lowered = text.lower()
-    used = [frame for frame in frames if frame in lowered]
-    return frozenset(term for term in terms if any(term in frame for frame in used))
+    framed = np.zeros(len(lowered), dtype=bool)
+    for frame in frames:
+        for match in re.finditer(re.escape(frame), lowered):
+            framed[match.start() : match.end()] = True
+    return frozenset(term for term in terms if _only_inside(lowered, term, framed))
+
+
+def _only_inside(text: str, term: str, framed: np.ndarray) -> bool:
+    """Tell whether every occurrence of a term in a text lies in the framed characters (False if it has none)."""
+    spans = [match.span() for match in re.finditer(re.escape(term), text)]
+    return bool(spans) and all(framed[start:end].all() for start, end in spans)
 
 
 def expand(text: str, groups: list[SynonymGroup]) -> list[tuple[str, list[str]]]:

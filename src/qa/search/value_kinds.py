@@ -40,8 +40,8 @@ ASKED_UNIT = re.compile(rf"(?:多少|(?<![哪第])几)({'|'.join(UNITS)})")  # n
 PERCENT = re.compile(rf"{NUMBER}[%％]|百分之|个百分点|{NUMBER}成|\d+\.\d+|\d+\s*[:：比]\s*\d+")
 KINDS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"百分之几|多少%|比例|比重|占比|率(?:是|为|有|达到)?多少|率(?:是|为)?几"), PERCENT),
-    (re.compile(r"(?:人口|人数)(?:数|数量|总数)?(?:是|有|为|达到|约|大约)*多少|多少(?:常住)?人口"),
-     re.compile(rf"{NUMBER}(?:万|亿)?(?:{'|'.join(PEOPLE)})")),
+    (re.compile(r"(?:人口|人数)(?:数|数量|总数)?(?:是|有|为|达到|约|大约)*多少|多少(?:常住)?人口"),  # 人口9.2万 too
+     re.compile(rf"{NUMBER}(?:万|亿)?(?:{'|'.join(PEOPLE)})|\d+(?:\.\d+)?\s*(?:万|亿)(?![\u4e00-\u9fff])")),
     (re.compile(r"多少钱|几块钱"), re.compile(rf"{NUMBER}(?:万|亿)?(?:元|块)|{NUMBER}(?:万|亿)")),
     (re.compile(r"多大年纪|多大岁数|几岁|多少岁|年龄"), re.compile(rf"{NUMBER}周?岁")),
     (re.compile(r"几月|几号|几日|哪一天|哪天"), re.compile(rf"{NUMBER}[月日号]")),
