@@ -1,10 +1,10 @@
 """What kind of value a question asks for (a count in some unit, a percentage, an amount of money, an age, a date, a
-time of day, a phone or postal number) and whether a passage holds a value of that kind.
+year, a time of day, a phone or postal number) and whether a passage holds a value of that kind.
 
 A question asking 白塔中学有多少名学生？ or 常住人口有多少？ is not answered by a sentence without any
-"<number>名/人/位"; one asking …面积有多大？ needs an area, 升学率是多少？ a rate. Units are compared by class (名, 人 and 位 all count people;
-次, 趟 and 轮次 all count times), so everyday words still match the report's. The searcher declines a question whose
-answer sentence lacks the value it asks for.
+"<number>名/人/位"; one asking …面积有多大？ needs an area, 哪一年 a year, 升学率是多少？ a rate. Units are compared by
+class (名, 人 and 位 all count people; 次, 趟 and 轮次 all count times), so everyday words still match the report's.
+The searcher declines a question whose answer sentence lacks the value it asks for.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ KINDS: list[tuple[re.Pattern, re.Pattern]] = [
     (re.compile(r"多少钱|几块钱"), re.compile(rf"{NUMBER}(?:万|亿)?(?:元|块)|{NUMBER}(?:万|亿)")),
     (re.compile(r"多大年纪|多大岁数|几岁|多少岁|年龄"), re.compile(rf"{NUMBER}周?岁")),
     (re.compile(r"几月|几号|几日|哪一天|哪天"), re.compile(rf"{NUMBER}[月日号]")),
+    (re.compile(r"哪一年|哪年(?!级)|哪个年份"), re.compile(rf"{NUMBER}年")),
     (re.compile(r"几点"), re.compile(rf"\d{{1,2}}\s*[:：]\s*\d{{2}}|{NUMBER}点")),
     (re.compile(r"面积"), re.compile(rf"{NUMBER}(?:{'|'.join(AREA)})")),
     (re.compile(r"电话|号码|邮编|邮政编码|手机号"), re.compile(r"\d{5,}")),
