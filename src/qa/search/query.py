@@ -170,7 +170,7 @@ def framing_terms(text: str, terms: list[str], frames: frozenset[str]) -> frozen
     """
     lowered = text.lower()
     framed = np.zeros(len(lowered), dtype=bool)
-    for frame in frames:
+    for frame in (frame for frame in frames if frame in lowered):
         for match in re.finditer(re.escape(frame), lowered):
             framed[match.start() : match.end()] = True
     return frozenset(term for term in terms if _only_inside(lowered, term, framed))
