@@ -156,10 +156,10 @@ def declined(examples: Examples, intercept: float, weights: np.ndarray, threshol
 def best_threshold(sets: list[Examples], intercept: float, weights: np.ndarray) -> tuple[float, float]:
     """Choose the decline threshold with the highest mean Youden's J (share of answerable questions answered plus
     share of unanswerable ones declined, minus 1) over some sets, on a grid of 0.05 (a finer grid would fit the
-    particular questions of a few dozen: with 0.01 the best threshold lies just above one off-topic question).
+    particular questions of a few dozen: with 0.01 the best threshold lies just above one unanswerable question).
 
     Args:
-        sets: The sets to choose on (the held-out question files, whose questions are like users' questions).
+        sets: The sets to choose on (question files whose questions are like users' questions).
         intercept: The evidence intercept.
         weights: The evidence weights.
 
@@ -190,8 +190,8 @@ def main() -> None:
     encoder = Encoder(settings, model)
     searcher = Searcher(cached_index(settings, args.corpus, encoder), encoder, settings)
     fitted_on = [beir_examples(folder, settings, model) for folder in args.beir or [CMRC]]
-    held_out = args.fit or [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
-    files = [file_examples(path, searcher) for path in held_out]
+    question_files = args.fit or [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
+    files = [file_examples(path, searcher) for path in question_files]
     fitted_on += files
     checked = [file_examples(path, searcher) for path in args.check]
     intercept, weights = fit(fitted_on)
@@ -238,6 +238,7 @@ def print_at_thresholds(sets: list[Examples], thresholds: list[float]) -> None:
         shares = [declined(examples, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS, threshold) for examples in sets]
         print(f"  at {threshold:<5} " + "   ".join(f"{examples.name} {a:.3f} / {u:.3f}"
                                                for examples, (a, u) in zip(sets, shares)))
+
 
 if __name__ == "__main__":
     main()
