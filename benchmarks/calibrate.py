@@ -10,7 +10,7 @@ Usage::
 Examples with and without an answer: every CMRC trial question asked of the whole trial corpus (answerable) and of
 the corpus without its gold article (unanswerable), and every question of each ``--fit`` file (its ``answerable``
 flag) asked of an index of ``--corpus``. Questions declined by rule (a year no document mentions, a kind of value the
-answer lacks: ``Searcher.refusal``) are left out of the fit. Each source weighs as much as the others, with its two
+answer lacks: the years and asked_value checks of the trace) are left out of the fit. Each source weighs as much as the others, with its two
 classes balanced. The script prints the fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``,
 ``EVIDENCE_WEIGHTS``) and, for the weights in use and the fitted ones, the share of answerable and unanswerable
 questions of every set that is declined. The threshold is chosen on the ``--fit`` files alone (questions like users
@@ -32,9 +32,9 @@ from qa.config import Settings
 from qa.embedding import Encoder
 from qa.evaluate.questions import load_question_set
 from qa.evaluate.runner import cached_index, open_for_set
+from qa.api import QA
 from qa.search import Searcher
-from qa.search.query import prepare_question
-from qa.search.scoring import EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS
+from qa.search.checks import EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
 CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018-trial"
@@ -47,7 +47,7 @@ class Examples:
     name: str
     features: list[tuple[float, float, float]] = field(default_factory=list)
     answerable: list[bool] = field(default_factory=list)
-    by_rule: list[bool] = field(default_factory=list)  # declined whatever the evidence (Searcher.refusal)
+    by_rule: list[bool] = field(default_factory=list)  # declined by a check other than the evidence (its trace)
 
     def add(self, searcher: Searcher, question: str, rows: np.ndarray, answerable: bool) -> None:
         """Ask a question of some passages and keep its evidence features.
@@ -58,14 +58,11 @@ class Examples:
             rows: The passages searched.
             answerable: Whether those passages answer it.
         """
-        text, _ = prepare_question(question, searcher.settings.max_question_chars)
-        query = searcher.prepare(text)
-        scores = {name: values[rows] for name, values in searcher.score(query).items()}
-        coverage, standout, agree = searcher.evidence_features(query, scores, rows)
-        self.features.append((coverage, standout, float(agree)))
+        trace = searcher.search_rows(question, rows, 1).trace
+        features = trace.features
+        self.features.append((features["coverage"], features["standout"], float(features["agree"])))
         self.answerable.append(answerable)
-        answer = searcher.answer_sentence(query, int(rows[np.argmax(scores[searcher.settings.retriever])]))
-        self.by_rule.append(searcher.refusal(text, rows, answer) is not None)
+        self.by_rule.append(any(check.declines for check in trace.checks if check.name != "evidence"))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return the features, the labels and the by-rule flags as arrays."""
@@ -188,7 +185,7 @@ def main() -> None:
     settings = Settings()
     model = args.model or settings.model
     encoder = Encoder(settings, model)
-    searcher = Searcher(cached_index(settings, args.corpus, encoder), encoder, settings)
+    searcher = QA.from_index(cached_index(settings, args.corpus, encoder), settings, encoder).searcher
     fitted_on = [beir_examples(folder, settings, model) for folder in args.beir or [CMRC]]
     question_files = args.fit or [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
     files = [file_examples(path, searcher) for path in question_files]
@@ -198,7 +195,7 @@ def main() -> None:
     print(f"model {model} ({encoder.backend_name}); features: coverage, standout, agree")
     print(f"fitted:  EVIDENCE_INTERCEPT = {intercept:.2f}, EVIDENCE_WEIGHTS = {np.round(weights, 2).tolist()}")
     print(f"in use:  EVIDENCE_INTERCEPT = {EVIDENCE_INTERCEPT:.2f}, EVIDENCE_WEIGHTS = {EVIDENCE_WEIGHTS.tolist()}")
-    threshold = settings.decline_threshold
+    threshold = settings.evidence_threshold
     chosen, youden = best_threshold(files, EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS)
     refit_chosen, refit_youden = best_threshold(files, intercept, weights)
     print(f"threshold with the best mean Youden's J on {', '.join(e.name for e in files)}: weights in use "

@@ -45,7 +45,7 @@ from qa import index as index_store  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.documents import tokenize  # noqa: E402
 from qa.embedding import Encoder, load_sentence_transformer, resolve  # noqa: E402
-from qa.search import Searcher  # noqa: E402
+from qa.api import QA  # noqa: E402
 
 BACKENDS = ("torch", "onnx-int8")
 SCALE_COUNT = 1_000_000
@@ -137,7 +137,7 @@ def query_latency(encoder: Encoder, settings: Settings, questions: list[str]) ->
         p50/p95 of whole searches and of encoding the question alone, in milliseconds.
     """
     built = index_store.build(TOWN_CORPUS, settings.index_dir, encoder, settings.max_passage_chars)
-    searcher = Searcher(built, encoder, settings)
+    searcher = QA.from_index(built, settings, encoder).searcher
     search = percentiles(latencies_ms(searcher.search, questions))
     encode = percentiles(latencies_ms(lambda q: encoder.encode_queries([q]), questions))
     return {"search": search, "encode": encode, "passages": len(built.passages)}

@@ -35,10 +35,10 @@ def encoder(settings):
 def searcher(settings, encoder):
     """A searcher over a real index of the town report, built once for the session."""
     from qa import index as index_store
-    from qa.search import Searcher
+    from qa.api import QA
 
     built = index_store.build(settings.corpus_dir, settings.index_dir, encoder, settings.max_passage_chars)
-    return Searcher(built, encoder, settings)
+    return QA.from_index(built, settings, encoder).searcher
 
 
 @pytest.fixture(scope="module")

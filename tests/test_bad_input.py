@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from qa import index as index_store
 from qa.config import QAError
 from qa.documents import load_corpus
-from qa.search import Answer, Searcher, open_searcher
+from qa.api import QA
+from qa.search import Answer
 from qa.web.app import ChatApp
 from qa.web.uploads import safe_upload_name, save_uploads
 from tests.serving import QAServer
@@ -242,13 +243,13 @@ def damaged(small_index, tmp_path, request):
 @pytest.mark.parametrize("damaged, message", INDEX_DAMAGE.items(), indirect=["damaged"], ids=list(INDEX_DAMAGE))
 def test_broken_or_foreign_index_is_one_clear_message(damaged, message, encoder, settings, tmp_path):
     with pytest.raises(QAError, match=message) as caught:
-        Searcher(index_store.load(damaged), encoder, settings)
+        QA.from_index(index_store.load(damaged), settings, encoder)
     assert "qa index build" in str(caught.value) or "index build" in str(caught.value)
 
 
 def test_missing_index_and_missing_corpus_is_one_clear_message(settings, tmp_path):
     with pytest.raises(QAError, match="does not exist"):
-        open_searcher(settings, tmp_path / "no-index", tmp_path / "no-corpus")
+        QA.open(tmp_path / "no-index", tmp_path / "no-corpus", config=settings)
 
 
 @pytest.mark.parametrize("damaged, command", [("random-files", "index info"), ("manifest-foreign", "ask"),

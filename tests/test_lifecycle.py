@@ -17,7 +17,7 @@ import pytest
 
 from qa import index as index_store
 from qa.config import QAError
-from qa.search import Searcher
+from qa.api import QA
 from tests.conftest import CORPUS, ROOT
 from tests.test_cli import QUESTIONS
 
@@ -61,7 +61,7 @@ def run_qa(corpus: Path, index_dir: Path, *args: str, timeout: float = 600) -> s
 
 def top_texts(built, encoder, settings) -> list[tuple[str, float]]:
     """Top passage id and score for each test question."""
-    searcher = Searcher(built, encoder, settings)
+    searcher = QA.from_index(built, settings, encoder).searcher
     return [(hit.passage.passage_id, hit.score) for question, _ in QUESTIONS
             for hit in searcher.search(question, 3).hits]
 
@@ -131,7 +131,7 @@ def leftovers(index_dir: Path) -> list[str]:
 
 def check_answers(index_dir: Path, encoder, settings) -> None:
     """The index loads and answers the signing question from the right passage."""
-    answer = Searcher(index_store.load(index_dir), encoder, settings).search(QUESTIONS[0][0], 3)
+    answer = QA.from_index(index_store.load(index_dir), settings, encoder).searcher.search(QUESTIONS[0][0], 3)
     assert QUESTIONS[0][1] in answer.hits[0].passage.text
 
 

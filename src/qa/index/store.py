@@ -18,6 +18,7 @@ import faiss
 import numpy as np
 
 from qa.config import QAError, Settings
+from qa.errors import IndexUnavailable
 from qa.documents import Passage, fingerprint
 
 FORMAT_VERSION = 2
@@ -190,7 +191,7 @@ def _load_retrieval_extras(folder: Path) -> tuple[bm25s.BM25, np.ndarray, np.nda
 
 
 def _broken(index_dir: Path, what: str) -> QAError:
-    return QAError(f"The index in {index_dir} is broken ({what}). {REBUILD_HINT} --index {index_dir}")
+    return IndexUnavailable(f"The index in {index_dir} is broken ({what}). {REBUILD_HINT} --index {index_dir}")
 
 
 def load(index_dir: Path) -> Index:
@@ -206,7 +207,7 @@ def load(index_dir: Path) -> Index:
         QAError: If there is no index, or it is broken or of another format.
     """
     if not exists(index_dir):
-        raise QAError(f"No index in {index_dir}. {REBUILD_HINT} --index {index_dir}")
+        raise IndexUnavailable(f"No index in {index_dir}. {REBUILD_HINT} --index {index_dir}")
     folder = (index_dir / CURRENT).resolve()
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))

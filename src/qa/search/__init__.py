@@ -1,21 +1,23 @@
-"""Retrieval over an index: finding the passages that answer a question and the sentence that answers.
+"""Search over an index, as named parts that :class:`Searcher` runs in order:
 
-Three retrievers share one scoring pass: ``dense`` (cosine of m3e/sentence-transformers vectors; a passage is
-embedded with its document title and section, see :func:`qa.index.passage_embedding_text`), ``sparse`` (BM25 over
-jieba terms of title, section and text, with domain synonyms added to the question) and ``hybrid`` (the default):
-both score lists are min-max normalized over the corpus and summed with the weight ``Settings.sparse_weight``, and
-a document-context channel (the question's terms found in a passage's title or section) is added with
-``Settings.context_weight``, so that a question naming a place, body or year prefers that document.
-
-Modules: :mod:`~qa.search.query` (question normalization: OpenCC, full width, synonyms), :mod:`~qa.search.scoring`
-(normalization, context channel, evidence for declining), :mod:`~qa.search.answers` (answer sentences),
-:mod:`~qa.search.searcher` (the :class:`Searcher` and :func:`open_searcher`, the one entry point the command line,
-the web chat and the evaluation use).
+1. :mod:`~qa.search.question` prepares the question (OpenCC, full width, length) and
+   :mod:`~qa.search.analyzer` analyzes it once (:class:`Query`: vector, terms, synonyms from
+   :mod:`~qa.search.wordlists`, what it asks for from :mod:`~qa.search.asked`);
+2. :mod:`~qa.search.scorers` scores every passage — dense (cosine), sparse (BM25 over jieba terms) and the document
+   context channel (:mod:`~qa.search.context`) — and fuses them into the hybrid score;
+3. :mod:`~qa.search.answers` picks each hit's answering sentence;
+4. :mod:`~qa.search.checks` judges answerability, each check a named :class:`Verdict`;
+5. :mod:`~qa.search.trace` records all of it; :mod:`~qa.search.result` holds the :class:`Answer`.
 """
 
-from qa.search.query import SYNONYMS_FILE, Query, expand, normalize_text, prepare_question, read_synonyms
-from qa.search.scoring import ContextIndex, evidence, min_max
-from qa.search.searcher import Answer, Hit, Searcher, open_searcher
+from qa.search.analyzer import Query, QueryAnalyzer
+from qa.search.checks import Verdict
+from qa.search.question import normalize_text, prepare_question
+from qa.search.result import Answer, Hit
+from qa.search.scorers import Scores
+from qa.search.searcher import Searcher
+from qa.search.trace import Trace
+from qa.search.wordlists import SYNONYMS_FILE, SynonymGroup, read_synonyms
 
-__all__ = ["SYNONYMS_FILE", "Answer", "ContextIndex", "Hit", "Query", "Searcher", "evidence", "expand", "min_max",
-           "normalize_text", "open_searcher", "prepare_question", "read_synonyms"]
+__all__ = ["SYNONYMS_FILE", "Answer", "Hit", "Query", "QueryAnalyzer", "Scores", "Searcher", "SynonymGroup", "Trace",
+           "Verdict", "normalize_text", "prepare_question", "read_synonyms"]

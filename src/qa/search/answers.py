@@ -1,5 +1,5 @@
 """Picking the sentence(s) of a passage that answer a question: weighted word overlap, semantic similarity and
-question cues (多少 → numbers, 何时 → dates, 谁 → people …)."""
+question cues (多少 → numbers, 何时 → dates, 谁 → people …: :data:`qa.search.asked.CUES`)."""
 
 from __future__ import annotations
 
@@ -8,22 +8,16 @@ import re
 
 import numpy as np
 
+from qa import index as index_store
+from qa.documents import tokenize
+from qa.search.analyzer import Query
+from qa.search.corpus_stats import CorpusStats
+
 # Answer picking: weight of the sentence's cosine and of a matching question cue, next to word overlap (weight 1);
 # a neighbouring sentence within NEIGHBOUR_MARGIN of the best one is shown with it. Measured on CMRC (README).
 SEMANTIC_WEIGHT = 0.3
 CUE_WEIGHT = 0.1
 NEIGHBOUR_MARGIN = 0.1
-CHINESE_NUMBER = "零一二三四五六七八九十百千万亿两"
-CUES: list[tuple[re.Pattern, re.Pattern]] = [
-    (re.compile(r"多少|几|多大|多高|多长|多久|多远|比例|比重|百分之|增长率|数量|规模|金额"),
-     re.compile(rf"\d|[{CHINESE_NUMBER}]+[个位名次项家所条座户人元亿万吨亩倍%年]")),
-    (re.compile(r"何时|什么时候|哪一?年|哪一?天|几月|几号|日期|时间|时候"),
-     re.compile(rf"\d{{2,4}}年|\d{{1,2}}月|[{CHINESE_NUMBER}]+年|[{CHINESE_NUMBER}]+月|世纪|年代|朝")),
-    (re.compile(r"谁|哪位|什么人|何人|名字|叫什么"),
-     re.compile(r"·|书记|主任|镇长|区长|市长|局长|部长|主席|总理|经理|院长|教授|先生|女士")),
-    (re.compile(r"哪些|哪几|包括什么|有什么"), re.compile(r"、|包括|以及|分别")),
-    (re.compile(r"哪里|哪儿|在哪|什么地方|何地|何处|位于"), re.compile(r"[省市县区镇村乡路街园洲国]")),
-]
 
 
 def overlap(terms: list[str], idf: dict[str, float], sentence_terms: list[set[str]]) -> np.ndarray:
@@ -46,18 +40,17 @@ def overlap(terms: list[str], idf: dict[str, float], sentence_terms: list[set[st
     return np.array([sum(w for term, w in weights.items() if term in found) / total for found in sentence_terms])
 
 
-def cue_matches(question: str, sentences: list[str]) -> np.ndarray:
+def cue_matches(cues: tuple[re.Pattern, ...], sentences: list[str]) -> np.ndarray:
     """Mark the sentences that hold what the question asks for (a number for 多少, a date for 何时 …).
 
     Args:
-        question: The prepared question.
+        cues: The sentence patterns the question's words call for (:attr:`qa.search.asked.Asked.cues`).
         sentences: The passage's sentences.
 
     Returns:
         1.0 or 0.0 per sentence.
     """
-    wanted = [pattern for cue, pattern in CUES if cue.search(question)]
-    return np.array([float(any(p.search(s) for p in wanted)) for s in sentences])
+    return np.array([float(any(p.search(s) for p in cues)) for s in sentences])
 
 
 def pick(sentences: list[str], scores: np.ndarray) -> str:
@@ -79,11 +72,11 @@ def pick(sentences: list[str], scores: np.ndarray) -> str:
     return sentences[best]
 
 
-def sentence_scores(question: str, cosines: np.ndarray, overlaps: np.ndarray, sentences: list[str]) -> np.ndarray:
+def sentence_scores(cues: tuple[re.Pattern, ...], cosines: np.ndarray, overlaps: np.ndarray, sentences: list[str]) -> np.ndarray:
     """Combine word overlap, semantic similarity and cues into one score per sentence.
 
     Args:
-        question: The prepared question.
+        cues: The sentence patterns the question calls for.
         cosines: Each sentence's cosine to the question.
         overlaps: Each sentence's :func:`overlap`.
         sentences: The sentences.
@@ -91,4 +84,40 @@ def sentence_scores(question: str, cosines: np.ndarray, overlaps: np.ndarray, se
     Returns:
         The scores.
     """
-    return overlaps + SEMANTIC_WEIGHT * cosines + CUE_WEIGHT * cue_matches(question, sentences)
+    return overlaps + SEMANTIC_WEIGHT * cosines + CUE_WEIGHT * cue_matches(cues, sentences)
+
+
+class AnswerPicker:
+    """Picks the answering sentence(s) of the passages of one index."""
+
+    def __init__(self, index: index_store.Index, stats: CorpusStats):
+        """Pair the picker with an index and its statistics.
+
+        Args:
+            index: The loaded index (sentence vectors).
+            stats: Its corpus statistics (sentences, idf).
+        """
+        self.index, self.stats = index, stats
+
+    def pick(self, query: Query, position: int) -> str:
+        """Pick the sentence(s) of a passage that answer the question.
+
+        Word overlap (question terms weighted by idf, by how few of the passage's sentences hold them, and ignored
+        when they are in the document title: the topic, not the fact) plus the sentence's cosine to the question
+        plus a bonus when it has what the question asks for (a number for 多少, a date for 何时 …). A neighbouring
+        sentence scoring nearly as well is included.
+
+        Args:
+            query: The analyzed question.
+            position: The passage's number in the index.
+
+        Returns:
+            The answering sentence(s), verbatim from the passage.
+        """
+        sentences, sentence_terms = self.stats.sentences_of(position)
+        start = int(self.index.sentence_starts[position])
+        cosines = self.index.sentence_vectors[start : start + len(sentences)] @ query.vector
+        title_terms = set(tokenize(self.index.passages[position].title))
+        terms = [term for term in query.search_terms if term not in title_terms]
+        overlaps = overlap(terms, {term: self.stats.idf(term) for term in terms}, sentence_terms)
+        return pick(sentences, sentence_scores(query.asked.cues, cosines, overlaps, sentences))

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
+from qa.search.asked import QUESTION_WORD, YEAR_MENTION
+
 # An elliptical follow-up ("那2021年呢？", "那一般公共预算收入呢？") starts with a continuation word or ends with 呢
 # ("what about …?"), and what is left is a short phrase with no question word of its own: it borrows the predicate
 # of the previous question.
 FOLLOW_UP_START = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about)\s*", re.IGNORECASE)
 FOLLOW_UP_END = re.compile(r"(?:的)?呢\s*[？?。.!！]*$")
-QUESTION_WORD = re.compile(r"多少|什么|哪|几|谁|怎么|怎样|如何|是否|为何|为什么|吗|\?$|？$")
 FOLLOW_UP_MAX_CHARS = 12
-YEAR = re.compile(r"(?:19|20)\d{2}\s*年?")
 END_PUNCTUATION = "？?。.!！ "
 
 
@@ -57,10 +57,10 @@ def contextualize(question: str, previous: str | None) -> str:
     core = _strip_follow_up(question)
     if not core:
         return previous
-    year = YEAR.search(core)
-    if year and YEAR.search(previous):
+    year = YEAR_MENTION.search(core)
+    if year and YEAR_MENTION.search(previous):
         stamp = year.group(0).strip()
-        replaced = YEAR.sub(stamp if stamp.endswith("年") else stamp + "年", previous, count=1)
+        replaced = YEAR_MENTION.sub(stamp if stamp.endswith("年") else stamp + "年", previous, count=1)
         rest = (core[: year.start()] + core[year.end() :]).strip(END_PUNCTUATION + "，,的")
         return f"{rest}，{replaced}" if rest else replaced
     return core + "，" + previous

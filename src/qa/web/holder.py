@@ -11,7 +11,8 @@ from pathlib import Path
 from qa import index as index_store
 from qa.config import QAError, Settings
 from qa.embedding import Encoder
-from qa.search import Answer, Searcher, open_searcher
+from qa.api import QA
+from qa.search import Answer, Searcher
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,10 @@ class SearcherHolder:
         self._rebuild_lock = threading.Lock()
         self._reloading = threading.Lock()
         self._checked_at = time.monotonic()
-        searcher, warnings = open_searcher(settings, self.index_dir, self.corpus_dir)
-        for warning in warnings:
+        opened = QA.open(self.index_dir, self.corpus_dir, config=settings)
+        for warning in opened.warnings:
             log.warning(warning)
-        self._searcher = searcher
+        self._searcher = opened.searcher
 
     @property
     def searcher(self) -> Searcher:
@@ -84,9 +85,7 @@ class SearcherHolder:
             loaded = index_store.load(self.index_dir)
             if loaded.path == self._searcher.index.path:
                 return
-            current = self._searcher.encoder
-            encoder = current if current.spec == loaded.model else Encoder(self.settings, loaded.model)
-            self.swap(Searcher(loaded, encoder, self.settings))
+            self.swap(QA.from_index(loaded, self.settings, self._searcher.encoder).searcher)
             log.warning("Reloaded the index: %s (%d passages).", loaded.path.name, len(loaded.passages))
         except QAError as error:
             log.error("A new index build (%s) could not be loaded; still answering from the old one: %s", build, error)
@@ -148,7 +147,7 @@ class SearcherHolder:
             current = self.searcher.encoder
             encoder = current if current.spec == self.settings.model else Encoder(self.settings)
             built = index_store.build(self.corpus_dir, self.index_dir, encoder, self.settings.max_passage_chars)
-            self.swap(Searcher(built, encoder, self.settings))
+            self.swap(QA.from_index(built, self.settings, encoder).searcher)
         finally:
             self._rebuild_lock.release()
         return self.info()

@@ -11,6 +11,8 @@ import re
 
 from qa.documents import tokenize
 from qa.search import Answer, normalize_text
+from qa.web.explain import CSS as WHY_CSS
+from qa.web.explain import why_this_passage
 from qa.web.holder import IndexInfo
 
 NOT_FOUND = "资料中没有找到相关内容"
@@ -41,7 +43,7 @@ CSS = """
 #qa-index td { padding: 1px 8px 1px 0 !important; vertical-align: top; font-size: .85em; overflow-wrap: anywhere; }
 #qa-index td:first-child { white-space: nowrap; }
 .qa-stale { color: #b91c1c; }
-"""
+""" + WHY_CSS
 
 
 def confidence(score: float) -> tuple[int, str]:
@@ -61,7 +63,7 @@ def certainty(evidence: float) -> str:
     """Describe how sure the system is that the question is answered (the searcher's 0..1 evidence).
 
     Args:
-        evidence: :attr:`qa.search.Answer.evidence`.
+        evidence: :attr:`qa.search.Answer.confidence`.
 
     Returns:
         E.g. "把握：高（87%）".
@@ -120,7 +122,7 @@ def highlight(text: str, answer: str, terms: list[str]) -> str:
             + _mark_terms(text[end:], spans, end))
 
 
-def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool) -> str:
+def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool, trace=None) -> str:
     passage = hit.passage
     percent, label = confidence(hit.score)
     where = [html.escape(passage.title or passage.doc_id)]
@@ -136,7 +138,8 @@ def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool
     classes = "qa-card qa-nearest" if nearest else "qa-card"
     return (f'<div class="{classes}" data-rank="{rank}" data-doc="{html.escape(passage.doc_id)}">'
             f'<div class="qa-meta">{meta}</div>'
-            f'<div class="qa-text">{highlight(passage.text, hit.answer, terms)}</div></div>')
+            f'<div class="qa-text">{highlight(passage.text, hit.answer, terms)}</div>'
+            f'{why_this_passage(trace, rank)}</div>')
 
 
 def render_answer(answer: Answer, asked: str | None = None, total: dict[str, int] | None = None) -> str:
@@ -160,12 +163,13 @@ def render_answer(answer: Answer, asked: str | None = None, total: dict[str, int
         parts.append(f'<div class="qa-none">{NOT_FOUND}。</div>')
     elif answer.answerable:
         parts.append(f'<div class="qa-answer">答：<strong>{html.escape(answer.hits[0].answer)}</strong>'
-                     f' <span class="qa-certainty">{certainty(answer.evidence)}</span></div>')
+                     f' <span class="qa-certainty">{certainty(answer.confidence)}</span></div>')
     else:
         parts.append(f'<div class="qa-none">{NOT_FOUND}。以下是最接近的段落，仅供参考'
-                     f' <span class="qa-certainty">{certainty(answer.evidence)}</span></div>')
+                     f' <span class="qa-certainty">{certainty(answer.confidence)}</span></div>')
     parts += [f'<div class="qa-notice">{html.escape(notice)}</div>' for notice in answer.notices]
-    parts += [_card(rank, hit, terms, total or {}, not answer.answerable) for rank, hit in enumerate(answer.hits, 1)]
+    parts += [_card(rank, hit, terms, total or {}, not answer.answerable, answer.trace)
+              for rank, hit in enumerate(answer.hits, 1)]
     parts.append("</div>")
     return "".join(parts)
 

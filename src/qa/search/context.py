@@ -1,5 +1,4 @@
-"""Scoring helpers: score normalization for fusion, the document-context channel, and the evidence that a question
-is answered at all (for declining)."""
+"""The document-context channel: how well a passage's document title and section match what the question names."""
 
 from __future__ import annotations
 
@@ -9,42 +8,6 @@ from collections.abc import Callable
 import numpy as np
 
 from qa.documents import Passage, tokenize
-
-# Declining: evidence = logistic(intercept + weights · (coverage, dense standout, retrievers agree)), fitted on
-# answerable and unanswerable questions (README, benchmarks/calibrate.py); the question is declined below
-# Settings.decline_threshold, chosen on held-out question files by calibrate.py. All three features are scale-free.
-EVIDENCE_INTERCEPT = -3.35
-EVIDENCE_WEIGHTS = np.array([5.79, 0.21, 3.13])
-
-
-def min_max(scores: np.ndarray, floor: float = 0.0) -> np.ndarray:
-    """Scale scores to 0..1 by their range, or by ``floor`` when the range is smaller (so that differences the
-    retriever cannot tell from noise are not blown up to the full scale).
-
-    Args:
-        scores: One retriever's scores over the passages.
-        floor: The smallest range to divide by.
-
-    Returns:
-        The scaled scores (all zeros when they are all equal).
-    """
-    low, spread = float(scores.min()), max(float(scores.max() - scores.min()), floor)
-    return (scores - low) / spread if spread > 0 else np.zeros_like(scores)
-
-
-def evidence(coverage: float, standout: float, agree: bool) -> float:
-    """Combine the retrievers' evidence into a 0..1 score that the question is answered by the top passage.
-
-    Args:
-        coverage: The idf-weighted share of the question's terms found in the top hybrid passage.
-        standout: How many standard deviations the best cosine lies above the mean cosine over the passages.
-        agree: Whether the dense and the sparse retriever put the same passage first.
-
-    Returns:
-        The calibrated evidence score.
-    """
-    z = EVIDENCE_INTERCEPT + float(EVIDENCE_WEIGHTS @ np.array([coverage, standout, float(agree)]))
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 class ContextLevel:

@@ -1,89 +1,22 @@
-"""Preparing a question: Traditional → Simplified (OpenCC), full-width → ASCII, cleaning, length limit, the
-domain synonyms (``src/qa/data/synonyms.tsv`` plus a user file) that are added to it at query time, and the words
-that only frame it (``src/qa/data/question_frames.txt``: 有没有, 平时, 一共), which are not asked about."""
+"""The word lists a question is read with: domain synonyms (``src/qa/data/synonyms.tsv`` plus a user file) added to
+it at query time, everyday → official wordings (``src/qa/data/colloquial.tsv``) that count when judging coverage, and
+the words that only frame a spoken question (``src/qa/data/question_frames.txt``: 有没有, 平时, 一共)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.config import QAError
-from qa.documents import clean_line, tokenize
+from qa.errors import QAError
+from qa.search.question import normalize_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SYNONYMS_FILE = DATA / "synonyms.tsv"
 COLLOQUIAL_FILE = DATA / "colloquial.tsv"
 FRAMES_FILE = DATA / "question_frames.txt"
-FULL_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
-                                                0xFF05, 0xFF0E]}
-FULL_WIDTH[0x3000] = 0x20
-
-
-@dataclass
-class Query:
-    """A prepared question: its text, vector and terms, the synonyms it is searched with, the official words for its
-    everyday words (which tell whether a passage answers it, but are not searched) and the terms that only frame it."""
-
-    text: str
-    vector: np.ndarray
-    terms: list[str]
-    expansions: list[tuple[str, list[str]]]
-    everyday: list[tuple[str, list[str]]] = field(default_factory=list)
-    frames: frozenset[str] = frozenset()
-
-    @property
-    def search_terms(self) -> list[str]:
-        """The question's terms plus the terms of its synonyms."""
-        extra = [term for _, others in self.expansions for other in others for term in tokenize(other)]
-        return list(dict.fromkeys(self.terms + extra))
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
-def normalize_text(text: str) -> str:
-    """Fold Traditional characters to Simplified (OpenCC t2s) and full-width digits and letters to ASCII.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        The normalized text.
-    """
-    return _t2s().convert(text.translate(FULL_WIDTH))
-
-
-def prepare_question(question: str, max_chars: int) -> tuple[str, list[str]]:
-    """Clean a question, convert it to Simplified Chinese with ASCII digits and letters, and cut it to length.
-
-    Args:
-        question: The raw question.
-        max_chars: The longest question kept.
-
-    Returns:
-        The cleaned question and notices for the user (e.g. that it was truncated).
-
-    Raises:
-        QAError: If nothing is left to ask.
-    """
-    if not isinstance(question, str):
-        raise QAError("The question must be text.")
-    cleaned = clean_line(normalize_text(" ".join(question.splitlines())))
-    if not cleaned:
-        raise QAError("请输入问题。The question is empty: type a question, e.g. 2020年全年签约了多少个项目？")
-    notices = []
-    if len(cleaned) > max_chars:
-        cleaned = cleaned[:max_chars]
-        notices.append(f"问题过长，只使用了前 {max_chars} 个字。The question was cut to its first {max_chars} characters.")
-    return cleaned, notices
 
 
 @dataclass(frozen=True)

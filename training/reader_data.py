@@ -1,0 +1,141 @@
+"""Training and held-out examples for the reader: (question, passage, answer span or none).
+
+Sources (see training/DATA_CARD.md):
+- DRCD dev + test (Traditional Chinese Wikipedia, CC BY-SA 3.0), converted to Simplified with OpenCC; each question
+  with its own paragraph (answerable) and, for half of them, with another paragraph of its article that does not hold
+  the answer (unanswerable: a hard, same-topic negative).
+- People-worded questions written by helper sessions over the State Council reports and DRCD paragraphs
+  (training/data/written/, passages in training/data/passages/); every answerable one is also paired with the passage of
+  its document that shares most characters with the question but lacks the answer.
+Held out: DRCD articles and written passages whose id hashes into the last tenth (never trained on).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+WRITTEN = HERE / "data" / "written"
+PASSAGES = HERE / "data" / "passages"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One reader example: the answer is ``context[start:start + len(answer)]``, or ``start == -1`` for none."""
+
+    question: str
+    context: str
+    answer: str
+    start: int
+    source: str
+    kind: str
+
+
+def held_out(key: str) -> bool:
+    """Whether an article or passage id belongs to the held-out tenth."""
+    return int(hashlib.sha1(key.encode("utf-8")).hexdigest(), 16) % 10 == 9
+
+
+def _t2s():
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+def _locate(context: str, answer: str, near: int) -> int:
+    """The occurrence of ``answer`` in ``context`` closest to ``near`` (-1 if none)."""
+    starts, at = [], context.find(answer)
+    while at != -1:
+        starts.append(at)
+        at = context.find(answer, at + 1)
+    return min(starts, key=lambda s: abs(s - near)) if starts else -1
+
+
+def drcd_examples(paths: list[Path], split: str, seed: int = 13) -> list[Example]:
+    """DRCD questions in Simplified Chinese with their paragraph, plus same-article negatives.
+
+    Args:
+        paths: DRCD SQuAD-layout JSON files.
+        split: ``"train"`` or ``"heldout"`` (articles chosen by :func:`held_out`).
+        seed: Seed of the negative sampling.
+    """
+    convert, rng, examples = _t2s(), random.Random(seed), []
+    for path in paths:
+        for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
+            if held_out(article["id"]) != (split == "heldout"):
+                continue
+            contexts = [convert(p["context"]) for p in article["paragraphs"]]
+            for index, paragraph in enumerate(article["paragraphs"]):
+                for qa in paragraph["qas"]:
+                    question, gold = convert(qa["question"]), qa["answers"][0]
+                    answer = convert(gold["text"]).strip()
+                    start = _locate(contexts[index], answer, gold["answer_start"])
+                    if not answer or start < 0:
+                        continue
+                    examples.append(Example(question, contexts[index], answer, start, "drcd", "drcd"))
+                    others = [c for i, c in enumerate(contexts) if i != index and answer not in c]
+                    if others and rng.random() < 0.5:
+                        examples.append(Example(question, rng.choice(others), "", -1, "drcd", "drcd-other"))
+    return examples
+
+
+def _passages() -> dict[str, dict]:
+    records = {}
+    for path in sorted(PASSAGES.glob("*.jsonl")):
+        for line in path.open(encoding="utf-8"):
+            record = json.loads(line)
+            records[record["passage_id"]] = record
+    return records
+
+
+def _article(passage_id: str) -> str:
+    """The key a written passage is held out by: its DRCD article for DRCD paragraphs (``drcd-1147-5`` → ``1147``),
+    so a held-out question never sits on a paragraph of an article trained on."""
+    return passage_id.split("-")[1] if passage_id.startswith("drcd-") else passage_id
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+def _nearest_without(question: str, answer: str, candidates: list[dict]) -> dict | None:
+    """The candidate passage sharing most character pairs with the question that does not hold the answer."""
+    pairs = _bigrams(question)
+    pool = [c for c in candidates if answer not in c["text"]]
+    return max(pool, key=lambda c: len(pairs & _bigrams(c["text"])), default=None)
+
+
+def written_examples(split: str) -> list[Example]:
+    """The helper-written people-worded questions (training/data/written/*.jsonl) and their hard negatives.
+
+    Args:
+        split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
+    """
+    passages, examples = _passages(), []
+    by_document: dict[str, list[dict]] = {}
+    for record in passages.values():
+        by_document.setdefault(record.get("doc_id", record["passage_id"]), []).append(record)
+    for path in sorted(WRITTEN.glob("*.jsonl")):
+        source = path.stem
+        for line in path.open(encoding="utf-8"):
+            try:
+                row = json.loads(line)
+                passage = passages[row["passage_id"]]
+            except (json.JSONDecodeError, KeyError):
+                continue
+            if held_out(_article(row["passage_id"])) != (split == "heldout"):
+                continue
+            text, answer = passage["text"], row["answer"] if row.get("answerable") else ""
+            start = text.find(answer) if answer else -1
+            if answer and start < 0:
+                continue
+            examples.append(Example(row["question"], text, answer, start, source, row["kind"]))
+            siblings = [p for p in by_document.get(passage.get("doc_id", ""), []) if p is not passage]
+            negative = _nearest_without(row["question"], answer, siblings) if answer else None
+            if negative is not None:
+                examples.append(Example(row["question"], negative["text"], "", -1, source, "sibling"))
+    return examples
