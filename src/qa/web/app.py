@@ -276,7 +276,7 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
                                      show_label=False, scale=5, lines=1, max_lines=3, autofocus=True)
                     send = gr.Button("提问 Ask", variant="primary", scale=1, elem_id="qa-send")
                 feedback_status = gr.HTML(elem_id="qa-feedback-status")
-                with gr.Group(visible=False, elem_id="qa-correction") as correction_box:
+                with gr.Column(visible=False, elem_id="qa-correction", variant="panel") as correction_box:
                     gr.Markdown("**回答不对？** 可以告诉我们正确答案（可不填）。"
                                 "Wrong? You may give the right answer (optional).")
                     with gr.Row():

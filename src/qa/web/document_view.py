@@ -19,7 +19,8 @@ from qa.web.render import highlight
 CACHED_DOCUMENTS = 64
 
 DOCUMENT_CSS = """
-#qa-docpanel { position: fixed; top: 0; right: 0; width: min(760px, 100vw); height: 100vh; z-index: 1000;
+body:has(#qa-docpanel) .gradio-container { padding-right: calc(min(760px, 50vw) + 8px) !important; }
+#qa-docpanel { position: fixed; top: 0; right: 0; width: min(760px, 50vw); height: 100vh; z-index: 1000;
                background: var(--background-fill-primary); border-left: 1px solid var(--border-color-primary);
                box-shadow: -8px 0 24px rgba(0, 0, 0, .15); padding: .75em 1em; overflow: hidden; }
 .qa-doc { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Sans Pro", sans-serif; line-height: 1.8; }

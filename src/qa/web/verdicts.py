@@ -31,8 +31,9 @@ from qa.web.holder import SearcherHolder
 log = logging.getLogger(__name__)
 
 TRUE_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-THANKS = {UP: "已记录 👍，谢谢！Thanks — recorded.",
-          DOWN: "已记录 👎。如愿意，可在下方给出正确答案。Recorded; you may give the right answer below.",
+THANKS = {UP: "已记录：有帮助，谢谢！Recorded as helpful — thanks.",
+          DOWN: "已记录：没有帮助。如愿意，可在下方给出正确答案。Recorded as not helpful; you may give the right "
+                "answer below.",
           WITHDRAWN: "已撤回评价。Your verdict was withdrawn."}
 CORRECTED = "已记录更正，谢谢！Thanks — the correction is recorded."
 
@@ -94,7 +95,11 @@ class Verdicts:
             holder: The searcher holder (its settings name the file; the endpoint asks its searcher).
         """
         self.holder = holder
-        self.path = holder.settings.feedback_file
+
+    @property
+    def path(self):
+        """The feedback file (``QA_FEEDBACK_FILE``)."""
+        return self.holder.settings.feedback_file
 
     def _write(self, entry: dict, verdict: str, correction: dict | None = None) -> None:
         append(self.path, make_record(entry["question"], verdict, entry["shown"], correction, entry["reply"],
@@ -139,7 +144,7 @@ class Verdicts:
         """
         entry = (judged or {}).get(pending)
         if entry is None:
-            return status("请先点 👎。Give a 👎 first."), gr.update(visible=False), None, "", None
+            return status("请先点“踩”。Mark the answer as not helpful first."), gr.update(visible=False), None, "", None
         try:
             if text and text.strip():
                 correction = parse_correction(text, entry["cards"])
