@@ -1,4 +1,4 @@
-"""The Gradio page, its event handlers, the ``/ask`` API endpoint and ``serve``."""
+"""The Gradio page, its event handlers, the ``/ask`` and ``/feedback`` API endpoints and ``serve``."""
 
 from __future__ import annotations
 
@@ -384,6 +384,6 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     if credentials is None and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("Serving on %s without --auth: anyone who can reach it can ask questions.", host)
     demo.queue(default_concurrency_limit=2).launch(
-        server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS + DOCUMENT_CSS, js=DOCUMENT_JS,
-        theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False,
+        server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS + DOCUMENT_CSS,
+        js=DOCUMENT_JS, theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False,
         max_file_size=int(settings.max_upload_mb * 1024 * 1024))

@@ -23,6 +23,10 @@ body:has(#qa-docpanel) .gradio-container { padding-right: calc(min(760px, 50vw) 
 #qa-docpanel { position: fixed; top: 0; right: 0; width: min(760px, 50vw); height: 100vh; z-index: 1000;
                background: var(--background-fill-primary); border-left: 1px solid var(--border-color-primary);
                box-shadow: -8px 0 24px rgba(0, 0, 0, .15); padding: .75em 1em; overflow: hidden; }
+@media (max-width: 800px) {
+  #qa-docpanel { width: 100vw; }
+  body:has(#qa-docpanel) .gradio-container { padding-right: 0 !important; }
+}
 .qa-doc { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Sans Pro", sans-serif; line-height: 1.8; }
 .qa-doc-file { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .4em; }
 .qa-doc-body { height: calc(100vh - 150px); overflow-y: auto; padding-right: .5em; }
