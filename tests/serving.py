@@ -51,7 +51,7 @@ def free_port() -> int:
 
 
 class QAServer:
-    """A real ``qa serve`` subprocess on a free port, with its own corpus and index folders."""
+    """A real ``qa serve`` subprocess on a free port, with its own corpus, index folder and feedback file."""
 
     def __init__(self, base: Path, *args: str):
         """Start the server (it builds its index on first use) and wait until the page answers.
@@ -65,8 +65,9 @@ class QAServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = base / "serve.log"
+        self.feedback_file = base / "feedback" / "feedback.jsonl"
         self.env = {**os.environ, "QA_CORPUS_DIR": str(self.corpus), "QA_INDEX_DIR": str(self.index),
-                    "GRADIO_ANALYTICS_ENABLED": "False"}
+                    "QA_FEEDBACK_FILE": str(self.feedback_file), "GRADIO_ANALYTICS_ENABLED": "False"}
         with self.log.open("w") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(self.port), *args],
                                             stdout=log, stderr=subprocess.STDOUT, env=self.env,

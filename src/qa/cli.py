@@ -22,14 +22,19 @@ from qa.config import QAError, get_settings
 app = typer.Typer(help="qa — 中文文档问答 / question answering over local Chinese documents.", no_args_is_help=True)
 index_app = typer.Typer(help="Build and inspect the index.", no_args_is_help=True)
 model_app = typer.Typer(help="Manage the embedding model.", no_args_is_help=True)
+feedback_app = typer.Typer(help="People's verdicts (👍/👎) from the chat and /feedback: a question set, weekly counts.",
+                           no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(model_app, name="model")
+app.add_typer(feedback_app, name="feedback")
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: QA_INDEX_DIR or ./index).")]
 CorpusOption = Annotated[Optional[Path], typer.Option("--corpus", help="Corpus folder (default: QA_CORPUS_DIR or ./corpus).")]
+FeedbackOption = Annotated[Optional[Path], typer.Option(
+    "--feedback", help="Feedback file (default: QA_FEEDBACK_FILE or ./feedback/feedback.jsonl).")]
 ModelOption = Annotated[Optional[str], typer.Option("--model", help="m3e-small, a sentence-transformers id or a folder.")]
 
 
@@ -234,3 +239,89 @@ def serve(host: Annotated[Optional[str], typer.Option("--host", help="Address to
     from qa.web import serve as serve_web
 
     serve_web(get_settings(), host, port, index, auth)
+
+
+def read_feedback(path: Path):
+    """Read a feedback file, reporting its unusable lines on stderr.
+
+    Args:
+        path: The feedback file.
+
+    Returns:
+        The read :class:`~qa.feedback.FeedbackFile`.
+    """
+    from qa.feedback import read
+
+    loaded = read(path)
+    for problem in loaded.problems:
+        err.print(f"[yellow]Skipped[/] {problem}", highlight=False)
+    return loaded
+
+
+def write_jsonl(path: Path, lines: list[dict]) -> None:
+    """Write JSON lines to a file in one rename, so a reader never sees half of it.
+
+    Args:
+        path: The file.
+        lines: The objects, one a line.
+
+    Raises:
+        QAError: If the file cannot be written.
+    """
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise QAError(f"Cannot write {path} ({error.strerror}).") from error
+
+
+@feedback_app.command("export")
+@friendly_errors
+def feedback_export(out_file: Annotated[Path, typer.Option("--out", help="The question set to write (.jsonl).")],
+                    feedback: FeedbackOption = None, index: IndexOption = None) -> None:
+    """Write a question set for `qa eval` from the verdicts; those without a usable answer are listed on stderr."""
+    from qa.feedback.export import export_questions
+
+    if out_file.suffix.lower() not in (".jsonl", ".json"):
+        raise QAError(f"--out {out_file}: write the question set to a .jsonl file, which `qa eval` reads.")
+    settings = get_settings()
+    loaded = read_feedback(feedback or settings.feedback_file)
+    passages = index_store.load(index or settings.index_dir).passages
+    exported = export_questions(loaded, (passage.text for passage in passages))
+    for line in exported.left_out:
+        err.print(f"[yellow]Not exported[/] {line}", highlight=False)
+    if not exported.questions:
+        raise QAError(f"None of the {len(loaded.records)} verdicts in {loaded.path} gives a usable question "
+                      f"(see above); nothing was written.")
+    write_jsonl(out_file, exported.questions)
+    answerable = sum(question["answerable"] for question in exported.questions)
+    out.print(f"Wrote {len(exported.questions)} questions to {out_file} ({answerable} answerable, "
+              f"{len(exported.questions) - answerable} unanswerable); {len(exported.left_out)} not exported. "
+              f"Run: qa eval {out_file}", highlight=False)
+
+
+@feedback_app.command("stats")
+@friendly_errors
+def feedback_stats(feedback: FeedbackOption = None,
+                   as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object a week.")] = False
+                   ) -> None:
+    """Count the verdicts per ISO week and the share of 👍 (a reply judged again counts once, by its last verdict)."""
+    from qa.feedback.stats import weekly
+
+    loaded = read_feedback(feedback or get_settings().feedback_file)
+    weeks = weekly(loaded)
+    if as_json:
+        for week in weeks:
+            print(json.dumps({"week": week.week, "verdicts": week.verdicts, "up": week.up, "down": week.down,
+                              "corrections": week.corrections, "share_up": round(week.share_up, 4)}))
+        return
+    table = Table("week", "verdicts", "👍", "👎", "corrections", "👍 share", title=f"Feedback in {loaded.path}")
+    for week in weeks:
+        table.add_row(week.week, str(week.verdicts), str(week.up), str(week.down), str(week.corrections),
+                      f"{week.share_up:.0%}")
+    up, total = sum(week.up for week in weeks), sum(week.verdicts for week in weeks)
+    table.add_row("all", str(total), str(up), str(total - up), str(sum(week.corrections for week in weeks)),
+                  f"{up / total:.0%}" if total else "–", style="bold")
+    out.print(table)

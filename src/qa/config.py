@@ -82,6 +82,9 @@ class Settings(BaseSettings):
                                        "terms a line, or 'everyday words | official words', searched one way) "
                                        "used besides the built-in src/qa/data/synonyms.tsv.")
     max_upload_mb: float = Field(20, gt=0, le=1024, description="Largest document the chat page accepts (MB).")
+    feedback_file: Path = Field(Path("feedback/feedback.jsonl"), description="Where the chat's and the /feedback "
+                                "endpoint's verdicts (👍/👎, corrections) are appended, one JSON line each "
+                                "(docs/feedback.md).")
     host: str = Field("127.0.0.1", description="Address the web chat binds to.")
     port: int = Field(7860, description="Port of the web chat.")
 

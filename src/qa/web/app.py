@@ -1,9 +1,10 @@
-"""The Gradio page, its event handlers, the ``/ask`` API endpoint and ``serve``."""
+"""The Gradio page, its event handlers, the ``/ask`` and ``/feedback`` API endpoints and ``serve``."""
 
 from __future__ import annotations
 
 import html
 import ipaddress
+import json
 import logging
 import os
 from pathlib import Path
@@ -11,9 +12,11 @@ from pathlib import Path
 from qa.config import QAError, Settings
 from qa.search import Searcher
 from qa.web.followup import contextualize
+from qa.web.document_view import DOCUMENT_CSS, DOCUMENT_JS, DocumentViews, missing_passage
 from qa.web.holder import SearcherHolder
 from qa.web.render import CSS, render_answer, render_error, render_index_info
 from qa.web.uploads import UPLOAD_SUFFIXES, UploadOutcome, save_uploads
+from qa.web.verdicts import Verdicts, remember
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -81,6 +84,8 @@ class ChatApp:
         """
         self.holder = holder
         self.auth_enabled = auth_enabled
+        self.documents = DocumentViews()
+        self.verdicts = Verdicts(holder)
         self._counts = (None, {})
 
     def _passage_counts(self) -> dict[str, int]:
@@ -90,7 +95,7 @@ class ChatApp:
         return self._counts[1]
 
     def reply(self, question: str, previous: str | None, top_k: int | None,
-              docs: list[str] | None = None) -> tuple[str, str | None]:
+              docs: list[str] | None = None) -> tuple[str, str | None, dict | None]:
         """Answer one chat message.
 
         Args:
@@ -100,18 +105,21 @@ class ChatApp:
             docs: Document ids to search (default: all).
 
         Returns:
-            The reply's HTML and the question to remember for the next follow-up.
+            The reply's HTML, the question to remember for the next follow-up, and what the reply showed (for a
+            verdict on it; None for an error).
         """
         try:
             searched = contextualize(question, previous)
+            searcher = self.holder.searcher
             answer = self.holder.ask(searched, top_k, docs)
         except QAError as error:
-            return render_error(str(error)), previous
+            return render_error(str(error)), previous, None
         asked = question.strip() if searched != question else None
-        return render_answer(answer, asked=asked, total=self._passage_counts()), answer.question
+        shown = remember(answer, searcher.index)
+        return render_answer(answer, asked=asked, total=self._passage_counts()), answer.question, shown
 
     def respond(self, message: str, history: list[dict] | None, previous: str | None, top_k: float | None,
-                docs: list[str] | None = None):
+                docs: list[str] | None = None, judged: dict | None = None):
         """Chat handler: show the question at once, then the reply.
 
         Args:
@@ -120,16 +128,38 @@ class ChatApp:
             previous: The previous question as searched.
             top_k: The slider's value.
             docs: The documents selected (none selected: all).
+            judged: What each reply showed, by message index (for 👍/👎).
 
         Yields:
-            (textbox value, chat history, previous question).
+            (textbox value, chat history, previous question, replies by message index).
         """
         history = list(history or [])
+        judged = dict(judged or {})
         history.append({"role": "user", "content": html.escape(message or "")})
-        yield "", history, previous
-        content, previous = self.reply(message or "", previous, int(top_k) if top_k else None, docs)
+        yield "", history, previous, judged
+        content, previous, shown = self.reply(message or "", previous, int(top_k) if top_k else None, docs)
+        if shown is not None:
+            judged[len(history)] = shown
         history.append({"role": "assistant", "content": content})
-        yield "", history, previous
+        yield "", history, previous, judged
+
+    def show_document(self, request: str | None) -> tuple[str, dict]:
+        """Open the document view at a card's passage (the page's script sends the card's passage and answer).
+
+        Args:
+            request: JSON ``{"passage", "answer", "short"}``.
+
+        Returns:
+            The document's HTML with the passage highlighted, and an update that shows the view.
+        """
+        try:
+            wanted = json.loads(request or "")
+            passage = str(wanted["passage"])
+        except (ValueError, TypeError, KeyError):
+            return missing_passage(), gr.update(visible=True)
+        shown = self.documents.show(self.holder.searcher.index, passage, str(wanted.get("answer") or ""),
+                                    str(wanted.get("short") or ""))
+        return shown, gr.update(visible=True)
 
     def api_ask(self, question: str, top_k: int | None = None) -> dict:
         """Answer a question; the result is the ``qa ask --json`` object of DESIGN.md.
@@ -235,16 +265,31 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
     default_k = min(holder.settings.top_k, MAX_TOP_K)
     with gr.Blocks(title="qa · 文档问答") as demo:
         gr.Markdown("## 文档问答 · Ask the documents\n在下方输入问题，回答会给出原文段落并高亮答案句。")
-        previous = gr.State(None)
+        previous, judged, pending = gr.State(None), gr.State({}), gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(elem_id="qa-chat", height=620, render_markdown=False, sanitize_html=True,
-                                     latex_delimiters=[], allow_tags=False, feedback_options=None,
+                                     latex_delimiters=[], allow_tags=False, feedback_options=("Like", "Dislike"),
                                      show_label=False, placeholder="问一个关于文档的问题 · Ask about the documents")
                 with gr.Row():
                     box = gr.Textbox(elem_id="qa-question", placeholder="例如：2020年全年签约了多少个项目？",
                                      show_label=False, scale=5, lines=1, max_lines=3, autofocus=True)
                     send = gr.Button("提问 Ask", variant="primary", scale=1, elem_id="qa-send")
+                feedback_status = gr.HTML(elem_id="qa-feedback-status")
+                with gr.Column(visible=False, elem_id="qa-correction", variant="panel") as correction_box:
+                    gr.Markdown("**回答不对？** 可以告诉我们正确答案（可不填）。"
+                                "Wrong? You may give the right answer (optional).")
+                    with gr.Row():
+                        correction = gr.Textbox(label="正确答案 The right answer", elem_id="qa-correction-text",
+                                                scale=3, lines=1, max_lines=3)
+                        correct_card = gr.Radio([], label="或：答对的卡片 Or: the card that answered",
+                                                elem_id="qa-correction-card", scale=2)
+                    with gr.Row():
+                        send_correction = gr.Button("提交 Send", variant="primary", size="sm",
+                                                    elem_id="qa-correction-send")
+                        not_in_documents = gr.Button("不在资料中 Not in the documents", size="sm",
+                                                     elem_id="qa-not-in-documents")
+                        skip_correction = gr.Button("跳过 Skip", size="sm", elem_id="qa-correction-skip")
                 clear = gr.Button("清空对话 Clear", elem_id="qa-clear", size="sm")
             with gr.Column(scale=1, min_width=260):
                 top_k = gr.Slider(1, MAX_TOP_K, value=default_k, step=1, label="显示段落数 Passages shown",
@@ -260,13 +305,33 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
                                       label=f"添加文档 Add documents ({', '.join(UPLOAD_SUFFIXES)}, "
                                             f"≤ {holder.settings.max_upload_mb:g} MB)", elem_id="qa-upload")
                     add = gr.Button("添加并重建 Add and rebuild", size="sm", elem_id="qa-add")
-        outputs = [box, chatbot, previous]
-        inputs = [chatbot, previous, top_k, docs]
+        with gr.Column(visible=False, elem_id="qa-docpanel") as document_panel:
+            with gr.Row():
+                gr.Markdown("**原文 · Document**")
+                close_document = gr.Button("关闭 Close ✕", size="sm", elem_id="qa-doc-close", scale=0)
+            document_view = gr.HTML(elem_id="qa-docview")
+        document_request = gr.Textbox(visible="hidden", elem_id="qa-doc-request")
+        open_document = gr.Button("open", visible="hidden", elem_id="qa-doc-open")
+        outputs = [box, chatbot, previous, judged]
+        inputs = [chatbot, previous, top_k, docs, judged]
         box.submit(chat.respond, [box, *inputs], outputs, api_visibility="private")
         send.click(chat.respond, [box, *inputs], outputs, api_visibility="private")
         for button in example_buttons:
             button.click(chat.respond, [button, *inputs], outputs, api_visibility="private")
-        clear.click(lambda: ("", [], None), None, outputs, api_visibility="private")
+        clear.click(lambda: ("", [], None, {}, "", gr.update(visible=False), None), None,
+                    [*outputs, feedback_status, correction_box, pending], api_visibility="private")
+        boxed = [feedback_status, correction_box, pending]
+        chatbot.like(chat.verdicts.judge, judged, [*boxed, correct_card], api_visibility="private")
+        send_correction.click(chat.verdicts.correct, [judged, pending, correction, correct_card],
+                              [*boxed, correction, correct_card], api_visibility="private")
+        not_in_documents.click(chat.verdicts.not_in_documents, [judged, pending], [*boxed, correction, correct_card],
+                               api_visibility="private")
+        skip_correction.click(lambda: (gr.update(visible=False), None), None, [correction_box, pending],
+                              api_visibility="private")
+        open_document.click(chat.show_document, document_request, [document_view, document_panel],
+                            js="(request) => window.qaDocRequest || request", api_visibility="private").then(
+            None, None, None, js="() => window.qaScrollToPassage()", api_visibility="private")
+        close_document.click(lambda: gr.update(visible=False), None, document_panel, api_visibility="private")
         rebuild.click(chat.rebuild, None, panel, api_visibility="private", concurrency_limit=1,
                       concurrency_id="rebuild").then(chat.document_choices, None, docs, api_visibility="private")
         add.click(chat.upload, uploads, panel, api_name="upload", api_visibility="undocumented", concurrency_limit=1,
@@ -274,6 +339,7 @@ def build_app(holder: SearcherHolder, auth_enabled: bool = False) -> gr.Blocks:
             chat.document_choices, None, docs, api_visibility="private")
         demo.load(chat.index_panel, None, [panel, docs], api_visibility="private")
         gr.api(chat.api_ask, api_name="ask")
+        gr.api(chat.verdicts.api_feedback, api_name="feedback", concurrency_limit=4, concurrency_id="feedback")
     return demo
 
 
@@ -318,6 +384,6 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None, 
     if credentials is None and host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("Serving on %s without --auth: anyone who can reach it can ask questions.", host)
     demo.queue(default_concurrency_limit=2).launch(
-        server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS,
-        theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False,
+        server_name=host, server_port=port or settings.port, auth=credentials, share=False, css=CSS + DOCUMENT_CSS,
+        js=DOCUMENT_JS, theme=gr.themes.Default(), show_error=False, footer_links=["api"], run_history=False,
         max_file_size=int(settings.max_upload_mb * 1024 * 1024))

@@ -16,6 +16,7 @@ from qa.web.explain import why_this_passage
 from qa.web.holder import IndexInfo
 
 NOT_FOUND = "资料中没有找到相关内容"
+SHOW_IN_DOCUMENT = "在原文中查看 / Show in document"
 
 CSS = """
 .qa-reply { font-family: "Noto Sans CJK SC", "Noto Sans SC", "Source Sans Pro", sans-serif; line-height: 1.6; }
@@ -135,9 +136,11 @@ def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool
             f'<span class="qa-bar"><span style="width:{percent}%"></span></span></span>'
             + "".join(f'<span class="qa-where">{part}</span>' for part in where)
             + ('<span class="qa-nearest-label">最接近的段落（未必相关）</span>' if nearest else ""))
+    meta += (f'<button type="button" class="qa-doc-link" value="{html.escape(passage.passage_id)}">'
+             f'{SHOW_IN_DOCUMENT}</button>')
     classes = "qa-card qa-nearest" if nearest else "qa-card"
-    return (f'<div class="{classes}" data-rank="{rank}" data-doc="{html.escape(passage.doc_id)}">'
-            f'<div class="qa-meta">{meta}</div>'
+    return (f'<div class="{classes}" data-rank="{rank}" data-doc="{html.escape(passage.doc_id)}" '
+            f'data-passage="{html.escape(passage.passage_id)}"><div class="qa-meta">{meta}</div>'
             f'<div class="qa-text">{highlight(passage.text, hit.answer, terms)}</div>'
             f'{why_this_passage(trace, rank)}</div>')
 
