@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from qa.config import QAError, Settings
 from qa.documents import load_corpus
 from qa.embedding import Encoder, resolve
-from qa.embedding.onnx_int8 import MODEL_FILE, _supported_transformer, export_dir, export_int8, mean_pool
+from qa.embedding.onnx_int8 import MODEL_FILE, export_dir, export_int8, supported_transformer
+from qa.embedding.pooling import mean_pool
 
-TRIAL = Path(__file__).resolve().parents[2] / "shared" / "bench" / "cmrc2018-trial"
+TRIAL = Path(__file__).resolve().parents[1] / "eval" / "cmrc2018-trial"
 
 # Measured (m3e-small, per-channel dynamic int8) on 1,274 real texts: mean cosine 0.9976 for passages and for
 # questions; lowest 0.9952 for a passage, 0.9870 for a question (the 1st percentile is 0.996).
@@ -134,4 +135,4 @@ def test_models_without_mean_pooling_are_refused():
         pooling_mode = "cls"
 
     with pytest.raises(QAError, match="QA_BACKEND=torch"):
-        _supported_transformer([Transformer(), Pooling()], "some/model")
+        supported_transformer([Transformer(), Pooling()], "some/model")

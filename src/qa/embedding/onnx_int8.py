@@ -28,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.embedding.models import DEFAULT_MODEL, ModelSource
+from qa.embedding.pooling import mean_pool
 from qa.errors import ModelUnavailable
-from qa.embedding import DEFAULT_MODEL, ModelSource
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +94,19 @@ def _read_meta(folder: Path) -> dict:
         return {}
 
 
-def _supported_transformer(model, spec: str):
-    """Return the Transformer module of a Transformer + mean Pooling (+ Normalize) model, or refuse the model."""
+def supported_transformer(model, spec: str):
+    """Return the Transformer module of a Transformer + mean Pooling (+ Normalize) model, or refuse the model.
+
+    Args:
+        model: The loaded sentence-transformers model (or any sequence of its modules).
+        spec: The model spec, for the error message.
+
+    Returns:
+        The model's first module, the Transformer.
+
+    Raises:
+        QAError: If the model is not a Transformer followed by mean pooling (and optionally normalisation).
+    """
     modules = list(model)
     names = [type(module).__name__ for module in modules]
     supported = (len(modules) >= 2 and names[0] == "Transformer" and names[1] == "Pooling"
@@ -192,7 +204,7 @@ def quantize_int8(path: Path, out: Path, op_types: list[str] = QUANTIZED_OPS) ->
 
 def _export(model, spec: str, work: Path, staged: Path) -> dict:
     """Export, fuse and quantize a loaded model into ``staged``; return what the backend needs to run it."""
-    transformer = _supported_transformer(model, spec)
+    transformer = supported_transformer(model, spec)
     _export_graph(transformer, work / "float32.onnx")
     fused = fuse_bert(work / "float32.onnx", work / "fused.onnx", transformer.auto_model.config)
     quantize_int8(work / "fused.onnx", staged / MODEL_FILE)
@@ -255,21 +267,6 @@ def export_int8(source: ModelSource, cache_dir: Path, load: Callable[[ModelSourc
         (staged / META).write_text(json.dumps({**expected, **details}, indent=2), encoding="utf-8")
         _swap_in(staged, folder)
     return folder
-
-
-def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Average token vectors over the attention mask and normalize (sentence-transformers' mean pooling).
-
-    Args:
-        hidden: Token vectors (batch × tokens × dimension).
-        mask: The attention mask (batch × tokens), 1 for real tokens.
-
-    Returns:
-        Unit vectors (batch × dimension), float32.
-    """
-    weights = mask[..., None].astype(np.float32)
-    pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-    return (pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)).astype(np.float32)
 
 
 class OnnxInt8Backend:
