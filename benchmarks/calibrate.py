@@ -11,7 +11,7 @@ Examples with and without an answer: every CMRC trial question asked of the whol
 the corpus without its gold article (unanswerable), and every question of each ``--fit`` file (its ``answerable``
 flag) asked of an index of ``--corpus``. Questions declined by rule (a year no document mentions, a kind of value the
 answer lacks: the years and asked_value checks of the trace) are left out of the fit. Each source weighs as much as the others, with its two
-classes balanced. The script prints the fitted weights for ``qa.search.scoring`` (``EVIDENCE_INTERCEPT``,
+classes balanced. The script prints the fitted weights for ``qa.search.checks`` (``EVIDENCE_INTERCEPT``,
 ``EVIDENCE_WEIGHTS``) and, for the weights in use and the fitted ones, the share of answerable and unanswerable
 questions of every set that is declined. The threshold is chosen on the ``--fit`` files alone (questions like users
 ask of this kind of corpus; CMRC with its gold article removed is same-encyclopedia unanswerable questions, a different
@@ -37,7 +37,7 @@ from qa.search import Searcher
 from qa.search.checks import EVIDENCE_INTERCEPT, EVIDENCE_WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
-CMRC = ROOT.parent / "shared" / "bench" / "cmrc2018-trial"
+CMRC = ROOT / "eval" / "cmrc2018-trial"
 
 
 @dataclass

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from speed import SHARED, TOWN_CORPUS, TOWN_QUESTIONS, load_trial, read_jsonl  # noqa: E402
+from speed import ROOT, TOWN_CORPUS, TOWN_QUESTIONS, load_trial, read_jsonl  # noqa: E402
 
 MATERIAL_SENTENCES = 10_000
 MIX = 0.3
@@ -64,7 +64,7 @@ def real_sentences(limit: int = MATERIAL_SENTENCES) -> list[str]:
     from qa.documents import clean_line, split_sentences
 
     texts = [p.read_text(encoding="utf-8") for p in sorted(TOWN_CORPUS.glob("*.txt"))]
-    texts += [p.read_text(encoding="utf-8") for p in sorted((SHARED / "corpora" / "national-reports").glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "eval" / "multi-corpus").glob("state-council-*.txt"))]
     texts += load_trial().documents
     found = [s for text in texts for line in text.splitlines() for s in split_sentences(clean_line(line))]
     clauses = [c for s in found for c in re.split(r"[，,]", s)]

@@ -21,8 +21,7 @@ from qa.documents.text import forget_tokenizations
 from qa.embedding import Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-TRIAL = SHARED / "bench" / "cmrc2018-trial"
+TRIAL = ROOT / "eval" / "cmrc2018-trial"  # CC BY-SA 4.0, eval/cmrc2018-trial/LICENSE.md
 TOWN_CORPUS = ROOT / "corpus"
 TOWN_QUESTIONS = ROOT / "eval" / "town.jsonl"
 

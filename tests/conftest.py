@@ -11,7 +11,6 @@ from qa.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

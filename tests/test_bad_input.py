@@ -32,7 +32,7 @@ CONTROL = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
 
 
 def well_formed(answer: Answer, max_chars: int) -> None:
-    """An answer has the DESIGN.md shape, a clean question and at least one passage."""
+    """An answer has the docs/contracts.md shape, a clean question and at least one passage."""
     reply = answer.to_dict()
     assert list(reply) == CONTRACT_KEYS and isinstance(reply["answerable"], bool)
     assert reply["results"] and all(list(item) == RESULT_KEYS for item in reply["results"])

@@ -167,20 +167,21 @@ def test_missing_corpus_is_a_clear_error(tmp_path):
         load_corpus(Path(tmp_path / "nope"))
 
 
-NATIONAL = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "national-reports"
+MULTI = Path(__file__).resolve().parents[1] / "eval" / "multi-corpus"  # the town report + the national ones as scraped
 
 
-@pytest.mark.skipif(not NATIONAL.is_dir(), reason="../shared/corpora is not beside the repository")
 def test_scraped_national_reports_are_cleaned():
-    corpus = load_corpus(NATIONAL)
-    assert corpus.skipped == [] and len(corpus.documents) == 3
-    assert [d.title for d in corpus.documents] == [f"{y}年中华人民共和国国务院政府工作报告" for y in (2023, 2024, 2025)]
-    texts = [p.text for p in corpus.passages]
+    corpus = load_corpus(MULTI)
+    national = [d for d in corpus.documents if d.doc_id.startswith("state-council")]
+    passages = [p for p in corpus.passages if p.doc_id.startswith("state-council")]
+    assert corpus.skipped == [] and len(national) == 3
+    assert [d.title for d in national] == [f"{y}年中华人民共和国国务院政府工作报告" for y in (2023, 2024, 2025)]
+    texts = [p.text for p in passages]
     assert not any(re.search("[\u200b-\u200f\u2060\ufeff\u3000]", t) for t in texts)
     assert not any(re.search("公有领域|Public domain|^false$|维基文库|著作权法", t) for t in texts)
     assert not any(t.startswith(tuple("，、。；：》）”")) for t in texts)
     assert any("积极推动加入全面与进步跨太平洋伙伴关系协定" in t for t in texts)
-    sections = {p.section for p in corpus.passages}
+    sections = {p.section for p in passages}
     assert {"一、2023年工作回顾", "三、2025年政府工作任务"} <= sections
 
 

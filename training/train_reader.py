@@ -32,13 +32,16 @@ DEFAULT_BASE = Path.home() / ".cache" / "qa" / "models" / "m3e-small"
 
 
 def examples_for(stage: str, split: str, drcd_dir: Path) -> list:
-    """The examples of a stage (``drcd`` or ``all``) and split (``train`` or ``heldout``)."""
-    drcd = drcd_examples(sorted(drcd_dir.glob("DRCD_*.json")), split)
+    """The examples of a stage (``drcd``, ``all``, or ``written``: the repository's written data alone) and split
+    (``train`` or ``heldout``)."""
+    if stage != "written" and not list(drcd_dir.glob("DRCD_*.json")):
+        raise SystemExit(f"No DRCD_*.json in {drcd_dir}: give --drcd, or --stage written.")
+    drcd = [] if stage == "written" else drcd_examples(sorted(drcd_dir.glob("DRCD_*.json")), split)
     if stage == "drcd":
         return drcd
     written = written_examples(split)
     # People-worded data is small next to DRCD: show it twice an epoch when training.
-    return drcd + written * (2 if split == "train" else 1)
+    return drcd + written * (2 if split == "train" and drcd else 1)
 
 
 def batches(items: list, size: int, rng: random.Random) -> list[list]:
@@ -91,7 +94,7 @@ def load_weights(model: Reader, directory: Path) -> None:
 def main(argv: list[str] | None = None) -> dict:
     """Train; return the final state (steps, losses, held-out figures)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=["drcd", "all"], default="all")
+    parser.add_argument("--stage", choices=["drcd", "all", "written"], default="all")
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--out", type=Path, default=Path("training/runs/all"))
     parser.add_argument("--init", type=Path, help="start from this run's weights instead of m3e-small")
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> dict:
         saved = torch.load(args.out / "optimizer.pt", weights_only=True)
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        print(f"resuming at step {state['step']} of {state['total']}", file=sys.stderr)
+        state["total"] = total  # resuming with another --epochs continues on the new schedule
+        print(f"resuming at step {state['step']} of {total}", file=sys.stderr)
 
     model.train()
     bar = tqdm(total=total, initial=state["step"], desc=f"reader {args.stage}", unit="step")

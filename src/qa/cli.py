@@ -116,7 +116,7 @@ def index_info(index: IndexOption = None, corpus: CorpusOption = None) -> None:
 @friendly_errors
 def ask(question: Annotated[str, typer.Argument(help="The question, e.g. 2020年全年签约了多少个项目？")],
         top_k: Annotated[Optional[int], typer.Option("--top-k", "-k", min=1, max=100, help="Passages to show.")] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the DESIGN.md JSON object.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the JSON object of docs/contracts.md.")] = False,
         doc: Annotated[Optional[list[str]], typer.Option("--doc", help="Search only this document (file name or "
                                                          "title, or a part of it); repeatable.")] = None,
         explain: Annotated[bool, typer.Option("--explain", help="Show why: the query analysis, each passage's scores "
@@ -144,13 +144,23 @@ def show_answer(answer) -> None:
     if not answer.answerable:
         out.print("[bold yellow]资料中没有找到相关内容。[/] No passage answers this; the nearest ones:")
     elif answer.hits:
-        out.print(Text("答：", style="bold green") + Text(answer.hits[0].answer, style="bold"))
+        top, percent = answer.hits[0], round(answer.confidence * 100)
+        if top.short_answer:
+            lead, doubt = ("答：", "") if answer.sure else ("可能是：", "，把握较低")
+            out.print(Text(lead, style="bold green") + Text(top.short_answer, style="bold")
+                      + Text(f"{doubt}（把握 {percent}%）"))
+            out.print(Text(top.answer, style="dim"))
+        else:
+            out.print(Text("答：", style="bold green") + Text(top.answer, style="bold") + Text(f"（把握 {percent}%）"))
     for rank, hit in enumerate(answer.hits, 1):
         passage = hit.passage
         body = Text(passage.text)
         start = passage.text.find(hit.answer)
         if start >= 0 and hit.answer:
             body.stylize("bold black on yellow", start, start + len(hit.answer))
+            inside = hit.answer.find(hit.short_answer) if hit.short_answer else -1
+            if inside >= 0:
+                body.stylize("bold white on dark_orange", start + inside, start + inside + len(hit.short_answer))
         where = " · ".join(part for part in (passage.title, passage.section, f"¶{passage.position}") if part)
         out.print(Panel(body, title=f"#{rank}  score {hit.score:.2f}", subtitle=f"{where}  [{passage.doc_id}]",
                         title_align="left", subtitle_align="right"))

@@ -1,4 +1,4 @@
-"""Metrics of one evaluation run (DESIGN.md): hit@k, mrr@10, ndcg@10 through ranx, answer@1, declining, latency.
+"""Metrics of one evaluation run (docs/contracts.md): hit@k, mrr@10, ndcg@10 through ranx, answer@1, declining, latency.
 
 A result is relevant when its ``doc_id`` is in the question's qrels or its text contains a gold answer (whitespace
 ignored). ranx judges each question against the relevant results of its own ranking (at least one placeholder, so a
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.evaluate.questions import Question
+from qa.evaluate.spans import exact_match, f1
 
 HIT_KS = (1, 3, 5, 10)
 RANKING_METRICS = {f"hit@{k}": f"hit_rate@{k}" for k in HIT_KS} | {"mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
@@ -97,6 +98,21 @@ def answer_at_1(record: Record) -> float | None:
     return float(bool(record.results) and contains_answer(record.results[0]["answer"], record.question.answers))
 
 
+def short_answer_scores(record: Record) -> tuple[float, float] | None:
+    """Score the first result's short answer against the gold answers (exact match, F1).
+
+    Args:
+        record: A question and its results.
+
+    Returns:
+        (em, f1), or None when the question has no gold answers or the results carry no ``short_answer``.
+    """
+    if not record.question.answers or not record.results or "short_answer" not in record.results[0]:
+        return None
+    short = record.results[0]["short_answer"]
+    return exact_match(short, record.question.answers), f1(short, record.question.answers)
+
+
 def ranking_scores(records: list[Record]) -> list[dict[str, float]]:
     """Compute hit@1/3/5/10, mrr@10 and ndcg@10 of each record with ranx.
 
@@ -142,7 +158,7 @@ def summarize(records: list[Record], scores: dict[int, dict[str, float]], with_k
         with_kinds: Also break the figures down by question ``kind``.
 
     Returns:
-        ``{"n", "n_unanswerable", "hit@1", …, "mrr@10", "ndcg@10", "answer@1", ["declined_unanswerable",
+        ``{"n", "n_unanswerable", "hit@1", …, "mrr@10", "ndcg@10", "answer@1", ["em", "f1"], ["declined_unanswerable",
         "declined_answerable"], "latency_p50_ms", "latency_p95_ms", ["by_kind"]}``; a metric without questions is
         None.
     """
@@ -152,6 +168,10 @@ def summarize(records: list[Record], scores: dict[int, dict[str, float]], with_k
     for name in RANKING_METRICS:
         summary[name] = _mean([scores[i][name] for i in answerable])
     summary["answer@1"] = _mean([answer_at_1(records[i]) for i in answerable])
+    spans = [found for i in answerable if (found := short_answer_scores(records[i])) is not None]
+    if spans:
+        summary["em"] = _mean([em for em, _ in spans])
+        summary["f1"] = _mean([score for _, score in spans])
     if unanswerable:
         summary["declined_unanswerable"] = _mean([float(not records[i].answerable) for i in unanswerable])
         summary["declined_answerable"] = _mean([float(not records[i].answerable) for i in answerable])

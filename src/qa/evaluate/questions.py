@@ -1,4 +1,4 @@
-"""Reading question sets: JSONL, CSV and BEIR folders (DESIGN.md, "Question sets for qa eval").
+"""Reading question sets: JSONL, CSV and BEIR folders (docs/contracts.md, "Question sets for qa eval").
 
 A malformed line is reported with its line number and skipped; a set with nothing valid left, a missing file and
 qrels that name unknown ids raise :class:`~qa.config.QAError`.

@@ -13,7 +13,7 @@ RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
 REPORT = "report.md"
 CHART = "hit_at_k.png"
-COLUMNS = ("n", *RANKING_METRICS, "answer@1", "declined_unanswerable", "declined_answerable",
+COLUMNS = ("n", *RANKING_METRICS, "answer@1", "em", "f1", "declined_unanswerable", "declined_answerable",
            "latency_p50_ms", "latency_p95_ms")
 SNIPPET_CHARS = 80
 

@@ -54,24 +54,19 @@ def now() -> str:
 
 
 def describe_shown(answer, index=None) -> dict:
-    """Record what a reply showed: its answer, the passages, the confidence and the index build.
-
-    Read defensively (``getattr``), so that an answer that gains a ``short_answer`` or ``confidence`` is recorded
-    with it and one without them still is.
+    """Record what a reply showed: its answer and short answer, the passages, the confidence and the index build.
 
     Args:
-        answer: A :class:`qa.search.Answer` (or anything with ``answerable`` and ``hits``).
+        answer: A :class:`qa.search.Answer`.
         index: The :class:`qa.index.Index` that answered, or None.
 
     Returns:
         ``{"answerable", "answer", "short_answer", "passages", "confidence", "index_build", "index_built_at"}``.
     """
-    hits = list(getattr(answer, "hits", None) or [])
+    hits = list(answer.hits)
     top = hits[0] if hits else None
-    short = getattr(answer, "short_answer", None) or getattr(top, "short_answer", None)
-    confidence = getattr(answer, "confidence", None)
-    if confidence is None:
-        confidence = getattr(answer, "evidence", None)
+    short = top.short_answer if top else ""
+    confidence = answer.confidence
     manifest = getattr(index, "manifest", None) or {}
     path = getattr(index, "path", None)
     return {

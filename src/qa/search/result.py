@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from qa.documents import Passage
 from qa.search.trace import Trace
 
+SURE = 0.5  # an answer with less confidence is offered as a guess (可能是…，把握较低)
+
 
 @dataclass
 class Hit:
@@ -29,6 +31,11 @@ class Answer:
     notices: list[str] = field(default_factory=list)
     confidence: float = 1.0
     trace: Trace | None = None
+
+    @property
+    def sure(self) -> bool:
+        """Whether the answer is confident enough to be stated, not only offered (:data:`SURE`)."""
+        return self.answerable and self.confidence >= SURE
 
     def to_dict(self, explain: bool = False) -> dict:
         """Return the reply in the ``qa ask --json`` contract (docs/contracts.md).

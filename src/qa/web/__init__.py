@@ -2,7 +2,7 @@
 
 The page has a chat (each reply: the answer sentence, then the top passages as cards with the answering sentence
 highlighted and the question's words marked), clickable examples, a clear button, a top-k slider and an index panel
-with a rebuild button. ``gr.api(..., api_name="ask")`` serves the ``qa ask --json`` object of DESIGN.md.
+with a rebuild button. ``gr.api(..., api_name="ask")`` serves the ``qa ask --json`` object of docs/contracts.md.
 
 Everything from the corpus or the user is HTML-escaped here and the chatbot renders HTML without Markdown, so a
 passage holding ``<script>`` or ``**bold**`` shows literally.

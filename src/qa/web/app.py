@@ -162,7 +162,7 @@ class ChatApp:
         return shown, gr.update(visible=True)
 
     def api_ask(self, question: str, top_k: int | None = None) -> dict:
-        """Answer a question; the result is the ``qa ask --json`` object of DESIGN.md.
+        """Answer a question; the result is the ``qa ask --json`` object of docs/contracts.md.
 
         Args:
             question: The question, e.g. 2020年全年签约了多少个项目？

@@ -38,6 +38,8 @@ CSS = """
 .qa-bar > span { display: block; height: 100%; background: #16a34a; }
 .qa-text { white-space: pre-wrap; word-break: break-word; }
 .qa-text mark.qa-hl { background: #fde047; color: #111; padding: 0 1px; border-radius: 2px; }
+.qa-text mark.qa-short { background: #f97316; color: #fff; padding: 0 2px; border-radius: 2px; font-weight: 700; }
+.qa-sentence { font-size: .9em; color: var(--body-text-color-subdued); }
 .qa-nearest .qa-text mark.qa-hl { background: #e5e7eb; }
 .qa-text .qa-term { text-decoration: underline 2px #2563eb; text-underline-offset: 3px; font-weight: 600; }
 #qa-index table, #qa-index tr, #qa-index td { border: none !important; background: none !important; }
@@ -102,13 +104,15 @@ def _mark_terms(text: str, spans: list[tuple[int, int]], offset: int) -> str:
     return "".join(out)
 
 
-def highlight(text: str, answer: str, terms: list[str]) -> str:
-    """Render a passage as HTML: escaped text, the answering sentence in ``<mark>``, the question's words marked.
+def highlight(text: str, answer: str, terms: list[str], short: str = "") -> str:
+    """Render a passage as HTML: escaped text, the answering sentence in ``<mark class="qa-hl">`` with the short
+    answer inside it in ``<mark class="qa-short">``, the question's words marked.
 
     Args:
         text: The passage text.
         answer: The answering sentence (a substring of the text; ignored if it is not one).
         terms: The question's words.
+        short: The exact answer (a substring of the answer sentence; ignored if it is not one).
 
     Returns:
         Safe HTML.
@@ -118,9 +122,14 @@ def highlight(text: str, answer: str, terms: list[str]) -> str:
     if start < 0:
         return _mark_terms(text, spans, 0)
     end = start + len(answer)
-    return (_mark_terms(text[:start], spans, 0)
-            + f'<mark class="qa-hl">{_mark_terms(text[start:end], spans, start)}</mark>'
-            + _mark_terms(text[end:], spans, end))
+    inner = _mark_terms(text[start:end], spans, start)
+    at = answer.find(short) if short else -1
+    if at >= 0:
+        first, last = start + at, start + at + len(short)
+        inner = (_mark_terms(text[start:first], spans, start)
+                 + f'<mark class="qa-short">{_mark_terms(text[first:last], spans, first)}</mark>'
+                 + _mark_terms(text[last:end], spans, last))
+    return _mark_terms(text[:start], spans, 0) + f'<mark class="qa-hl">{inner}</mark>' + _mark_terms(text[end:], spans, end)
 
 
 def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool, trace=None) -> str:
@@ -141,7 +150,7 @@ def _card(rank: int, hit, terms: list[str], total: dict[str, int], nearest: bool
     classes = "qa-card qa-nearest" if nearest else "qa-card"
     return (f'<div class="{classes}" data-rank="{rank}" data-doc="{html.escape(passage.doc_id)}" '
             f'data-passage="{html.escape(passage.passage_id)}"><div class="qa-meta">{meta}</div>'
-            f'<div class="qa-text">{highlight(passage.text, hit.answer, terms)}</div>'
+            f'<div class="qa-text">{highlight(passage.text, hit.answer, terms, hit.short_answer)}</div>'
             f'{why_this_passage(trace, rank)}</div>')
 
 
@@ -165,8 +174,7 @@ def render_answer(answer: Answer, asked: str | None = None, total: dict[str, int
     if not answer.hits:
         parts.append(f'<div class="qa-none">{NOT_FOUND}。</div>')
     elif answer.answerable:
-        parts.append(f'<div class="qa-answer">答：<strong>{html.escape(answer.hits[0].answer)}</strong>'
-                     f' <span class="qa-certainty">{certainty(answer.confidence)}</span></div>')
+        parts.append(_opening(answer))
     else:
         parts.append(f'<div class="qa-none">{NOT_FOUND}。以下是最接近的段落，仅供参考'
                      f' <span class="qa-certainty">{certainty(answer.confidence)}</span></div>')
@@ -175,6 +183,21 @@ def render_answer(answer: Answer, asked: str | None = None, total: dict[str, int
               for rank, hit in enumerate(answer.hits, 1)]
     parts.append("</div>")
     return "".join(parts)
+
+
+def _opening(answer: Answer) -> str:
+    """The first line of an answered reply: the short answer (答：17个, or 可能是…，把握较低 when the answer is not
+    :attr:`~qa.search.Answer.sure`) with the confidence, then the answering sentence; the sentence alone without a
+    short answer."""
+    top = answer.hits[0]
+    sure = certainty(answer.confidence)
+    if not top.short_answer:
+        return (f'<div class="qa-answer">答：<strong>{html.escape(top.answer)}</strong>'
+                f' <span class="qa-certainty">{sure}</span></div>')
+    lead, doubt = ("答：", "") if answer.sure else ("可能是：", "，把握较低")
+    return (f'<div class="qa-answer">{lead}<strong class="qa-short-answer">{html.escape(top.short_answer)}</strong>'
+            f'{doubt} <span class="qa-certainty">{sure}</span>'
+            f'<div class="qa-sentence">{html.escape(top.answer)}</div></div>')
 
 
 def render_error(message: str) -> str:

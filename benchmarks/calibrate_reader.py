@@ -1,0 +1,170 @@
+"""Calibrate the reader and choose how search uses it.
+
+    .venv/bin/python benchmarks/calibrate_reader.py [--write] [--check eval/people-dev.jsonl ...]
+
+1. **Calibration** (``reader.json``'s ``calibration``): a logistic regression of "this passage answers" on the
+   reader's two raw scores (the answer head's logit, the best span's margin over no-answer), fitted on the held-out
+   training examples (training/reader_data.py: DRCD articles and written passages never trained on), so that
+   ``confidence`` is a probability.
+2. **Re-ranking weight** (``QA_READER_WEIGHT``): the weight of that probability next to the fused retrieval score,
+   chosen for hit@1 on the ``--fit`` question files (default eval/dev.jsonl and eval/dev2.jsonl).
+3. **Threshold** (``QA_DECLINE_THRESHOLD``) and **which checks decide**: for the reader alone and with each rule
+   (years, asked_value, evidence), the best mean Youden's J over the ``--fit`` files on a 0.05 grid; every
+   variant's declining figures are printed for the ``--fit`` and ``--check`` files, so each rule's contribution is
+   measured before and after.
+``--write`` stores the calibration in src/qa/data/reader/reader.json (its checksums are unchanged: only the model
+files are checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "training"))
+
+from qa.api import QA  # noqa: E402
+from qa.config import Settings  # noqa: E402
+from qa.evaluate.metrics import contains_answer  # noqa: E402
+from qa.evaluate.questions import load_question_set  # noqa: E402
+from qa.evaluate.spans import f1  # noqa: E402
+from qa.reader import READER_DIR, load_reader  # noqa: E402
+
+FIT = [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
+WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
+THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
+RULES = ("years", "asked_value", "evidence")
+
+
+def raw_scores(examples) -> tuple[np.ndarray, np.ndarray]:
+    """The reader's (answer logit, span margin) on examples and whether each passage answers."""
+    reader = load_reader()
+    features, labels = [], []
+    for example in examples:
+        reading = reader.read(example.question, example.context)
+        features.append((reading.answer_logit, max(min(reading.span_margin, 30.0), -30.0)))
+        labels.append(int(example.start >= 0))
+    return np.array(features), np.array(labels)
+
+
+def fit_calibration(limit: int) -> dict:
+    """Fit the logistic calibration on held-out training examples (balanced per source)."""
+    from reader_data import drcd_examples, written_examples
+    from train_reader import DRCD
+
+    rng = np.random.default_rng(0)
+    examples = drcd_examples(sorted(DRCD.glob("DRCD_*.json")), "heldout") + written_examples("heldout")
+    chosen = [examples[i] for i in rng.permutation(len(examples))[:limit]]
+    features, labels = raw_scores(chosen)
+    model = LogisticRegression(class_weight="balanced").fit(features, labels)
+    return {"weights": [round(float(w), 4) for w in model.coef_[0]], "bias": round(float(model.intercept_[0]), 4),
+            "fitted_on": f"{len(chosen)} held-out reader examples ({int(labels.sum())} answering)"}
+
+
+@dataclass
+class Asked:
+    """One question's search with the reader at weight 0: the read passages and every check's verdict."""
+
+    answerable: bool
+    answers: tuple[str, ...]
+    fused: np.ndarray
+    raw: np.ndarray
+    relevant: np.ndarray
+    spans: list[str]
+    rules: dict[str, bool] = field(default_factory=dict)
+
+
+def ask_all(qa: QA, path: Path, passages: int) -> list[Asked]:
+    """Ask every question of a file and keep what calibration needs from the trace."""
+    asked = []
+    for question in load_question_set(path).questions:
+        answer = qa.ask(question.question, top_k=passages)
+        trace = answer.trace
+        readings = [p.reading for p in trace.passages]
+        asked.append(Asked(
+            question.answerable, question.answers, np.array([p.fused for p in trace.passages]),
+            np.array([(r.answer_logit, max(min(r.span_margin, 30.0), -30.0)) for r in readings]),
+            np.array([contains_answer(h.passage.text, question.answers) for h in answer.hits]),
+            [r.short_answer for r in readings],
+            {v.name: v.declines for v in trace.checks if v.name in RULES}))
+    return asked
+
+
+def probabilities(raw: np.ndarray, calibration: dict) -> np.ndarray:
+    """Calibrated probabilities of raw reader scores."""
+    z = calibration["bias"] + raw @ np.array(calibration["weights"])
+    return 1 / (1 + np.exp(-z))
+
+
+def decide(item: Asked, calibration: dict, weight: float) -> tuple[int, float]:
+    """The first passage after re-ranking and its probability."""
+    chance = probabilities(item.raw, calibration)
+    first = int(np.argmax(item.fused + weight * chance))
+    return first, float(chance[first])
+
+
+def figures(items: list[Asked], calibration: dict, weight: float, threshold: float, rules: tuple[str, ...]) -> dict:
+    """hit@1, f1 of the short answer, and declining of one set under one choice."""
+    hit, spans, declined = [], [], {True: [], False: []}
+    for item in items:
+        first, chance = decide(item, calibration, weight)
+        no = chance < threshold or any(item.rules.get(rule) for rule in rules)
+        declined[item.answerable].append(no)
+        if item.answerable:
+            hit.append(bool(item.relevant[first]))
+            spans.append(f1(item.spans[first], item.answers))
+    found = {"hit@1": np.mean(hit), "f1": np.mean(spans), "declined_answerable": np.mean(declined[True])}
+    if declined[False]:
+        found["declined_unanswerable"] = np.mean(declined[False])
+    return {name: round(float(value), 3) for name, value in found.items()}
+
+
+def youden(found: dict) -> float:
+    """Share answered of the answerable + share declined of the unanswerable − 1."""
+    return found.get("declined_unanswerable", 0.0) - found["declined_answerable"]
+
+
+def main() -> None:
+    """Calibrate, choose the weight, threshold and deciding checks, print every set's figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", type=Path, nargs="+", default=FIT)
+    parser.add_argument("--check", type=Path, nargs="*", default=[])
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus")
+    parser.add_argument("--index", type=Path, default=Path("/tmp/qa-calibrate-index"))
+    parser.add_argument("--examples", type=int, default=1500, help="held-out examples for the calibration")
+    parser.add_argument("--write", action="store_true", help="store the calibration in reader.json")
+    args = parser.parse_args()
+
+    calibration = fit_calibration(args.examples)
+    print("calibration", json.dumps(calibration, ensure_ascii=False))
+    settings = Settings(reader=True, reader_weight=0.0)
+    qa = QA.open(args.index, args.corpus, config=settings)
+    sets = {path.name: ask_all(qa, path, settings.reader_passages) for path in [*args.fit, *args.check]}
+    fitting = [sets[path.name] for path in args.fit]
+    weight = max(WEIGHTS, key=lambda w: (np.mean([figures(s, calibration, w, 0, ())["hit@1"] for s in fitting]), -w))
+    print("reader weight", weight, {w: [figures(s, calibration, w, 0, ())["hit@1"] for s in fitting] for w in WEIGHTS})
+    variants = [tuple(r for r, on in zip(RULES, flags) if on) for flags in product((False, True), repeat=len(RULES))]
+    for rules in variants:
+        best = max(THRESHOLDS, key=lambda t: np.mean([youden(figures(s, calibration, weight, t, rules))
+                                                     for s in fitting]))
+        print(f"reader + {'+'.join(rules) or 'no rule'}: threshold {best}")
+        for name, items in sets.items():
+            print(f"   {name}: {figures(items, calibration, weight, best, rules)}")
+    if args.write:
+        path = READER_DIR / "reader.json"
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta["calibration"] = calibration
+        path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote the calibration into {path}")
+
+
+if __name__ == "__main__":
+    main()
