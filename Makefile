@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= 2020年全年签约了多少个项目？
 
-.PHONY: run setup install model index ask serve test clean
+.PHONY: run setup install model index ask serve test test-unit clean
 
 run: setup index serve
 
@@ -31,6 +31,9 @@ serve: install
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q tests/unit
 
 clean:
 	rm -rf index/current index/builds index/.lock

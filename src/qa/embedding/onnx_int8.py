@@ -5,7 +5,7 @@ The export is made once per model and kept in the cache folder next to the model
 needs only ``onnxruntime``, ``tokenizers`` and numpy; exporting needs torch, ``onnx`` and sentence-transformers.
 
 Same tokenizer (the model's own ``tokenizer.json``, same truncation), same mean pooling over the attention mask,
-normalized: the vectors equal the float32 ones up to int8 rounding (``tests/test_int8.py`` measures how close).
+normalized: the vectors equal the float32 ones up to int8 rounding (``tests/e2e/test_int8.py`` measures how close).
 Dynamic quantization: weights of every matrix product (and fused attention) in int8 per output channel,
 activations quantized on the fly (each text runs alone, so its vector does not depend on the texts around it); the
 word embeddings stay float32. On CPUs with AVX-512 VNNI or AVX-VNNI the int8 products run on the dot-product

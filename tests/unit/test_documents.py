@@ -21,7 +21,7 @@ from qa.documents import (
     split_long,
     split_sentences,
 )
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, ROOT
 
 REPORT = CORPUS / "jincheng-2020-work-report.txt"
 PARAGRAPH = "白塔中学办学水平持续提升，小学教育、学前教育进一步夯实。全年发放民政经费1891万元。"
@@ -167,7 +167,7 @@ def test_missing_corpus_is_a_clear_error(tmp_path):
         load_corpus(Path(tmp_path / "nope"))
 
 
-MULTI = Path(__file__).resolve().parents[1] / "eval" / "multi-corpus"  # the town report + the national ones as scraped
+MULTI = ROOT / "eval" / "multi-corpus"  # the town report + the national ones as scraped
 
 
 def test_scraped_national_reports_are_cleaned():

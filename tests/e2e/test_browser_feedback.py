@@ -15,9 +15,9 @@ import pytest
 from qa.feedback import read
 from tests.conftest import ROOT
 from tests.serving import IMG, INJECTION_QUESTION, SCRIPT
-from tests.test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, server, shot  # noqa: F401  (fixtures)
+from tests.e2e.test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, server, shot  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 REPORT_PASSAGES = 16
 CURRENT_IS_INSIDE_VIEW = """() => {

@@ -19,7 +19,9 @@ from qa import index as index_store
 from qa.config import QAError
 from qa.api import QA
 from tests.conftest import CORPUS, ROOT
-from tests.test_cli import QUESTIONS
+from tests.e2e.test_cli import QUESTIONS
+
+pytestmark = pytest.mark.slow
 
 REPORT = "jincheng-2020-work-report.txt"
 SMALL_LINES = 26  # the report's head, through the paragraph with 签约项目17个

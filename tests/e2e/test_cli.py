@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 # Ten questions a resident might ask, each with a fact only the answering passage holds.
 QUESTIONS = [
     ("2020年全年签约了多少个项目？", "签约项目17个"),

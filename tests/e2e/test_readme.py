@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.serving import free_port
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"```(bash|python)\n(.*?)```", re.S)
 NOT_RUN = ("make ", ".venv/bin/qa serve")  # make: what CI runs around this test; serve: started by the test itself
 
@@ -40,10 +40,6 @@ def fresh_copy(base: Path) -> Path:
             shutil.copy2(source, target)
     (copy / ".venv").symlink_to(Path(sys.prefix))
     return copy
-
-
-def test_readme_is_short():
-    assert len((ROOT / "README.md").read_bytes()) <= 8000
 
 
 def test_every_readme_command_runs_from_a_fresh_copy(tmp_path):

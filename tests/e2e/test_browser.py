@@ -12,9 +12,9 @@ import time
 import pytest
 
 from tests.serving import IMG, INJECTION_QUESTION, MARKDOWN, SCRIPT, QAServer
-from tests.test_web import OUT, write_figure
+from tests.e2e.test_web import OUT, write_figure
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 SHOTS = OUT / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -193,3 +193,20 @@ def test_index_panel_and_rebuild(page):
     shot(page, "07-rebuild")
     reply = ask(page, "全年累计巡河多少轮次？")
     assert "826轮次" in reply.locator(".qa-card").first.inner_text()
+
+
+def test_reply_opens_with_the_short_answer_and_explains_each_passage(page):
+    reply = ask(page, "2020年全年签约了多少个项目？")
+    opening = reply.locator(".qa-answer")
+    assert opening.locator(".qa-short-answer").inner_text() == "17个"
+    assert opening.inner_text().startswith("答：17个")
+    first = reply.locator(".qa-card").first
+    assert first.locator("mark.qa-hl mark.qa-short").inner_text() == "17个"
+    why = first.locator("details.qa-why")
+    assert not why.locator("ul").is_visible()
+    why.locator("summary").click()
+    explained = why.locator("ul")
+    explained.wait_for(state="visible")
+    text = explained.inner_text()
+    assert "匹配的词" in text and "签约" in text and "reader" in text and "evidence" in text
+    shot(page, "08-why-this-passage")

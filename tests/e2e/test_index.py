@@ -1,4 +1,5 @@
-"""The on-disk index: manifest, validation, staleness, atomic swap."""
+"""The on-disk index built with the real model: manifest, validation, staleness, atomic swap. (Without the model:
+tests/unit/test_index.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 
 from qa import index as index_store
 from qa.config import QAError
+
+pytestmark = pytest.mark.slow
 
 PARAGRAPH = "全镇11个行政村总收入超4000万元，其中经营性收入超2000万元。"
 
@@ -38,11 +41,6 @@ def test_staleness_after_corpus_or_model_change(small):
     loaded = index_store.load(index_dir)
     assert any("changed" in reason for reason in loaded.staleness(corpus))
     assert any("BAAI/bge-small-zh-v1.5" in r for r in loaded.staleness(corpus, "BAAI/bge-small-zh-v1.5"))
-
-
-def test_missing_index_says_how_to_build(tmp_path):
-    with pytest.raises(QAError, match="qa index build"):
-        index_store.load(tmp_path / "nothing")
 
 
 @pytest.mark.parametrize("damage", ["manifest-garbage", "manifest-missing", "passages-missing", "faiss-garbage",
@@ -81,11 +79,3 @@ def test_rebuild_swaps_link_and_failed_build_keeps_old_index(small, encoder):
     with pytest.raises(QAError, match="No readable text"):
         index_store.build(corpus, index_dir, encoder)
     assert index_store.load(index_dir).manifest["passages"] == 3
-
-
-def test_second_build_is_refused_while_one_holds_the_lock(small):
-    _, index_dir, _ = small
-    with index_store.build_lock(index_dir):
-        with pytest.raises(QAError, match="Another build is running"):
-            with index_store.build_lock(index_dir):
-                pass

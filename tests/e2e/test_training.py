@@ -1,0 +1,41 @@
+"""The reader's training runs: a smoke test trains on 20 written examples and the loss falls; a checkpoint resumes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TRAINING = Path(__file__).resolve().parents[2] / "training"
+
+
+@pytest.fixture(scope="module")
+def train_reader():
+    sys.path.insert(0, str(TRAINING))
+    import train_reader
+
+    yield train_reader
+    sys.path.remove(str(TRAINING))
+
+
+def test_twenty_examples_and_the_loss_falls(train_reader, tmp_path):
+    state = train_reader.main(["--stage", "written", "--limit", "20", "--epochs", "6", "--batch", "4",
+                               "--out", str(tmp_path / "run"), "--save-every", "1000"])
+    losses = state["losses"]
+    assert len(losses) >= 24
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    assert (tmp_path / "run" / "reader.safetensors").exists()
+
+
+def test_a_run_resumes_from_its_checkpoint(train_reader, tmp_path):
+    run = tmp_path / "run"
+    first = train_reader.main(["--stage", "written", "--limit", "8", "--epochs", "1", "--batch", "4", "--out", str(run)])
+    resumed = train_reader.main(["--stage", "written", "--limit", "8", "--epochs", "2", "--batch", "4", "--out", str(run)])
+    assert resumed["step"] == 2 * first["step"]
+    assert resumed["losses"][: first["step"]] == first["losses"]
+    assert json.loads((run / "state.json").read_text())["step"] == resumed["step"]
