@@ -104,18 +104,19 @@ def probabilities(raw: np.ndarray, calibration: dict) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
-def decide(item: Asked, calibration: dict, weight: float) -> tuple[int, float]:
-    """The first passage after re-ranking and its probability."""
-    chance = probabilities(item.raw, calibration)
-    first = int(np.argmax(item.fused + weight * chance))
+def decide(item: Asked, calibration: dict, weight: float, read: int) -> tuple[int, float]:
+    """The first passage after re-ranking the first ``read`` passages, and its probability."""
+    chance = probabilities(item.raw[:read], calibration)
+    first = int(np.argmax(item.fused[:read] + weight * chance))
     return first, float(chance[first])
 
 
-def figures(items: list[Asked], calibration: dict, weight: float, threshold: float, rules: tuple[str, ...]) -> dict:
-    """hit@1, f1 of the short answer, and declining of one set under one choice."""
+def figures(items: list[Asked], calibration: dict, weight: float, threshold: float, rules: tuple[str, ...],
+            read: int = 99) -> dict:
+    """hit@1, f1 of the short answer, and declining of one set under one choice (reading the first ``read``)."""
     hit, spans, declined = [], [], {True: [], False: []}
     for item in items:
-        first, chance = decide(item, calibration, weight)
+        first, chance = decide(item, calibration, weight, read)
         no = chance < threshold or any(item.rules.get(rule) for rule in rules)
         declined[item.answerable].append(no)
         if item.answerable:
@@ -130,6 +131,12 @@ def figures(items: list[Asked], calibration: dict, weight: float, threshold: flo
 def youden(found: dict) -> float:
     """Share answered of the answerable + share declined of the unanswerable − 1."""
     return found.get("declined_unanswerable", 0.0) - found["declined_answerable"]
+
+
+def best_threshold(fitting: list[list[Asked]], calibration: dict, weight: float, rules: tuple[str, ...]) -> float:
+    """The threshold of the best mean Youden's J over the fitting sets."""
+    return float(max(THRESHOLDS, key=lambda t: np.mean([youden(figures(s, calibration, weight, t, rules))
+                                                         for s in fitting])))
 
 
 def main() -> None:
@@ -153,11 +160,17 @@ def main() -> None:
     print("reader weight", weight, {w: [figures(s, calibration, w, 0, ())["hit@1"] for s in fitting] for w in WEIGHTS})
     variants = [tuple(r for r, on in zip(RULES, flags) if on) for flags in product((False, True), repeat=len(RULES))]
     for rules in variants:
-        best = max(THRESHOLDS, key=lambda t: np.mean([youden(figures(s, calibration, weight, t, rules))
-                                                     for s in fitting]))
+        best = best_threshold(fitting, calibration, weight, rules)
         print(f"reader + {'+'.join(rules) or 'no rule'}: threshold {best}")
         for name, items in sets.items():
             print(f"   {name}: {figures(items, calibration, weight, best, rules)}")
+    chosen = max(variants, key=lambda rules: np.mean([youden(figures(s, calibration, weight, t, rules))
+                                                      for s in fitting for t in [best_threshold(fitting, calibration,
+                                                                                                weight, rules)]]))
+    threshold = best_threshold(fitting, calibration, weight, chosen)
+    for read in range(1, settings.reader_passages + 1):
+        print(f"reading {read} passage(s), reader + {'+'.join(chosen) or 'no rule'} at {threshold}:",
+              {name: figures(items, calibration, weight, threshold, chosen, read) for name, items in sets.items()})
     if args.write:
         path = READER_DIR / "reader.json"
         meta = json.loads(path.read_text(encoding="utf-8"))

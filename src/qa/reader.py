@@ -4,8 +4,9 @@ likely the passage answers the question.
 It is m3e-small fine-tuned with two heads (training/train_reader.py, data card training/DATA_CARD.md), shipped as
 int8 ONNX package data in ``qa/data/reader/`` (``reader.onnx``, ``tokenizer.json``, ``reader.json``), checked by
 sha256 and run with ONNX Runtime; nothing is unpickled. It is independent of the embedding model of the index.
-A passage is read in windows of ``max_tokens`` (question + passage tokens, overlapping by ``stride``), each window
-in its own run (dynamic quantization takes one activation scale per run, so a reading does not depend on the others).
+A passage is cut into windows of ``max_tokens`` (question + passage tokens, overlapping by ``stride``); given a focus
+(the answer picker's sentence) only the window that holds most of it is read, else every window, each in its own run
+(dynamic quantization takes one activation scale per run, so a reading does not depend on the others).
 """
 
 from __future__ import annotations
@@ -112,18 +113,23 @@ class Reader:
         best = np.unravel_index(int(np.argmax(scores)), scores.shape)
         return float(scores[best] - (start[0] + end[0])), first + int(best[0]), first + int(best[1])
 
-    def read(self, question: str, text: str) -> Reading:
+    def read(self, question: str, text: str, focus: tuple[int, int] | None = None) -> Reading:
         """Read one passage.
 
         Args:
             question: The prepared question.
             text: The passage text.
+            focus: A character span of the text (the likeliest answer sentence): read only the window that holds
+                most of it. None: read every window.
 
         Returns:
-            The best span over the passage's windows, the highest answer logit and the calibrated probability.
+            The best span over the windows read, the highest answer logit and the calibrated probability.
         """
         best_answer, best = -math.inf, (-math.inf, "", 0, 0)
-        for window in self.windows(question, text):
+        windows = self.windows(question, text)
+        if focus is not None and len(windows) > 1:
+            windows = [max(windows, key=lambda window: _overlap(window, focus))]
+        for window in windows:
             start, end, answer = self._run(window)
             best_answer = max(best_answer, answer)
             margin, first, last = self._best_span(window, start, end)
@@ -147,6 +153,14 @@ class Reader:
         """
         z = self.bias + float(self.weights @ np.array([answer_logit, max(min(span_margin, 30.0), -30.0)]))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def _overlap(window, focus: tuple[int, int]) -> int:
+    """How many characters of the focus span the passage part of a window covers."""
+    spans = [window.offsets[i] for i, sequence in enumerate(window.sequence_ids) if sequence == 1]
+    if not spans:
+        return 0
+    return max(0, min(spans[-1][1], focus[1]) - max(spans[0][0], focus[0]))
 
 
 @lru_cache(maxsize=2)

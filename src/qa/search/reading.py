@@ -8,18 +8,23 @@ import numpy as np
 from qa.reader import Reader, Reading
 
 
-def read_top(reader: Reader, question: str, texts: list[str]) -> list[Reading]:
-    """Read each passage text with the question.
+def read_top(reader: Reader, question: str, texts: list[str], focuses: list[str]) -> list[Reading]:
+    """Read each passage text with the question, around its likeliest answer sentence.
 
     Args:
         reader: The reader model.
         question: The prepared question.
         texts: The passages' texts, best fused first.
+        focuses: Each passage's answer sentence by the answer picker (a substring of its text).
 
     Returns:
         One reading per text.
     """
-    return [reader.read(question, text) for text in texts]
+    readings = []
+    for text, focus in zip(texts, focuses):
+        start = text.find(focus) if focus else -1
+        readings.append(reader.read(question, text, (start, start + len(focus)) if start >= 0 else None))
+    return readings
 
 
 def rerank(fused: np.ndarray, readings: list[Reading], weight: float) -> list[int]:

@@ -127,7 +127,8 @@ class Searcher:
         if self.reader is None:
             return order, {}
         read = order[: self.settings.reader_passages]
-        found = read_top(self.reader, query.text, [self.index.passages[rows[i]].text for i in read])
+        found = read_top(self.reader, query.text, [self.index.passages[rows[i]].text for i in read],
+                         [self.picker.pick(query, int(rows[i])) for i in read])
         reordered = read[rerank(fused[read], found, self.settings.reader_weight)]
         return np.concatenate([reordered, order[len(read):]]), dict(zip((int(i) for i in read), found))
 
