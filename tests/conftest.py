@@ -41,8 +41,19 @@ def searcher(settings, encoder):
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory, request):
+    """A real `qa serve` for the module that asks (over a copy of the report plus the HTML-injection document, with
+    its own index and feedback file); a module that needs other settings defines its own."""
+    from tests.serving import QAServer
+
+    running = QAServer(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def client(server):
-    """A gradio_client on the running `qa serve` of the module that asks (each such module defines ``server``)."""
+    """A gradio_client on the module's running `qa serve`."""
     from gradio_client import Client
 
     return Client(server.url, verbose=False)

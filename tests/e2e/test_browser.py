@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.serving import IMG, INJECTION_QUESTION, MARKDOWN, SCRIPT, QAServer
+from tests.serving import IMG, INJECTION_QUESTION, MARKDOWN, SCRIPT
 from tests.e2e.test_web import OUT, write_figure
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -42,13 +42,6 @@ def browser():
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = QAServer(tmp_path_factory.mktemp("browser"))
-    yield running
-    running.stop()
 
 
 @pytest.fixture

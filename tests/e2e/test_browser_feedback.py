@@ -1,7 +1,7 @@
 """A real browser on the real chat: 在原文中查看 opens the document at the highlighted passage; 👍 / 👎 and the
 correction box write lines to the server's feedback file.
 
-Uses the browser, server and page fixtures of tests/test_browser.py (its own server, with its own feedback file).
+Uses the browser and page fixtures of tests/e2e/test_browser.py and the server of tests/conftest.py (its own, with its own feedback file).
 With QA_DOCS_SCREENSHOT=1 the document view's screenshot is also saved as docs/document-view.png.
 """
 
@@ -15,7 +15,7 @@ import pytest
 from qa.feedback import read
 from tests.conftest import ROOT
 from tests.serving import IMG, INJECTION_QUESTION, SCRIPT
-from tests.e2e.test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, server, shot  # noqa: F401  (fixtures)
+from tests.e2e.test_browser import ANSWER_TIMEOUT_MS, ask, browser, page, shot  # noqa: F401  (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

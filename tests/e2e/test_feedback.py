@@ -10,18 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from qa.feedback import UP, read
-from tests.serving import QAServer
 from tests.unit.test_feedback import LINE_KEYS, SHOWN_KEYS, run_qa
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A running `qa serve` over the report, writing its verdicts to its own feedback file."""
-    running = QAServer(tmp_path_factory.mktemp("feedback"))
-    yield running
-    running.stop()
 
 
 def test_fifty_concurrent_feedback_calls_leave_fifty_well_formed_lines(server):

@@ -10,16 +10,8 @@ import time
 import pytest
 
 from benchmarks.load import NEW_FACT, NEW_QUESTION, rebuild_in_another_process, run_load
-from tests.serving import QAServer
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = QAServer(tmp_path_factory.mktemp("load"))
-    yield running
-    running.stop()
 
 
 def test_ten_users_get_answers_without_errors(server):

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.test_cli import CONTRACT_KEYS, RESULT_KEYS
-from tests.serving import INJECTION_FILE, INJECTION_QUESTION, MARKDOWN, SCRIPT, QAServer
+from tests.serving import INJECTION_FILE, INJECTION_QUESTION, MARKDOWN, SCRIPT
 
 pytestmark = pytest.mark.slow
 
@@ -28,14 +28,6 @@ def write_figure(name: str, value) -> None:
     figures[name] = value
     path.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
     print(f"{name}: {value}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A running `qa serve` over the report plus the HTML-injection document."""
-    running = QAServer(tmp_path_factory.mktemp("web"))
-    yield running
-    running.stop()
 
 
 def test_ask_endpoint_returns_the_contract(client):
