@@ -9,7 +9,7 @@
 2. **Re-ranking weight** (``QA_READER_WEIGHT``): the weight of that probability next to the fused retrieval score,
    chosen for hit@1 on the ``--fit`` question files (default eval/dev.jsonl and eval/dev2.jsonl).
 3. **Threshold** (``QA_DECLINE_THRESHOLD``) and **which checks decide**: for the reader alone and with each rule
-   (years, asked_value, evidence), the best mean Youden's J over the ``--fit`` files on a 0.05 grid; every
+   (years, asked_value, no_overlap, evidence), the best mean Youden's J over the ``--fit`` files on a 0.05 grid; every
    variant's declining figures are printed for the ``--fit`` and ``--check`` files, so each rule's contribution is
    measured before and after.
 ``--write`` stores the calibration in src/qa/data/reader/reader.json (its checksums are unchanged: only the model
@@ -41,7 +41,7 @@ from qa.reader import READER_DIR, load_reader  # noqa: E402
 FIT = [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
 WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 THRESHOLDS = np.round(np.arange(0.05, 0.96, 0.05), 2)
-RULES = ("years", "asked_value", "evidence")
+RULES = ("years", "asked_value", "no_overlap", "evidence")
 
 
 def raw_scores(examples) -> tuple[np.ndarray, np.ndarray]:

@@ -61,8 +61,11 @@ class Reader:
                     raise ModelUnavailable(f"The reader file {folder / name} does not match its checksum: reinstall qa.")
         except (OSError, ValueError, KeyError) as error:
             raise ModelUnavailable(f"The reader in {folder} cannot be read ({error}): reinstall qa.") from error
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.no_padding()
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))  # questions alone: no truncation
+        self.pairs = Tokenizer.from_file(str(folder / "tokenizer.json"))  # (question, passage) windows
+        self.pairs.no_padding()
+        self.pairs.enable_truncation(int(self.meta["max_tokens"]), stride=int(self.meta["stride"]),
+                                     strategy="only_second")
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -88,9 +91,7 @@ class Reader:
         Returns:
             The ``tokenizers`` encodings of the windows.
         """
-        self.tokenizer.enable_truncation(int(self.meta["max_tokens"]), stride=int(self.meta["stride"]),
-                                         strategy="only_second")
-        first = self.tokenizer.encode(self._question(question), text)
+        first = self.pairs.encode(self._question(question), text)
         return [first, *first.overflowing]
 
     def _run(self, window) -> tuple[np.ndarray, np.ndarray, float]:

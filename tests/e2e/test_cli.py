@@ -25,8 +25,8 @@ QUESTIONS = [
     ("常州市委书记到金城镇做了什么？", "齐家滨在金城镇(金科园)调研"),
     ("金城镇依托哪所高校推进生物医药研发？", "南京工业大学"),
 ]
-CONTRACT_KEYS = ["question", "answerable", "results"]
-RESULT_KEYS = ["rank", "score", "doc_id", "passage_id", "title", "section", "text", "answer"]
+CONTRACT_KEYS = ["question", "answerable", "confidence", "results"]
+RESULT_KEYS = ["rank", "score", "doc_id", "passage_id", "title", "section", "text", "answer", "short_answer"]
 
 
 @pytest.mark.parametrize("question, fact", QUESTIONS)

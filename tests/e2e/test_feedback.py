@@ -69,8 +69,9 @@ def test_feedback_then_export_then_qa_eval(server, client, tmp_path):
     assert "Wrote 4 questions" in exported.stdout and "3 answerable, 1 unanswerable" in exported.stdout
     assert "金城镇有多少人口？ — 👎 with a correction that occurs in no indexed passage" in exported.stderr
     lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert {line["question"]: line["answers"] for line in lines}["全年发放民政经费多少？"] == \
-        [ask["results"][0]["answer"]]
+    first = ask["results"][0]
+    assert first["short_answer"] == "1891万元"  # 👍 exports the short answer that was shown
+    assert {line["question"]: line["answers"] for line in lines}["全年发放民政经费多少？"] == [first["short_answer"]]
     evaluated = run_qa(env, "eval", str(out), "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     summary = json.loads(evaluated.stdout)

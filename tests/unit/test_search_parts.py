@@ -172,7 +172,8 @@ def test_the_reader_check_declines_below_its_threshold(probability, threshold, d
 def test_without_the_reader_years_asked_value_and_evidence_count(fake_qa):
     assert fake_qa.searcher.reader is None
     checks = fake_qa.ask(SIGNED).trace.checks
-    assert [(c.name, c.counts) for c in checks] == [("years", True), ("asked_value", True), ("evidence", True)]
+    assert [(c.name, c.counts) for c in checks] == [("years", True), ("asked_value", True), ("no_overlap", False),
+                                                    ("evidence", True)]
 
 
 def test_with_the_reader_the_evidence_is_only_recorded(make_qa):
@@ -180,10 +181,10 @@ def test_with_the_reader_the_evidence_is_only_recorded(make_qa):
     searcher.reader = FakeReader({"12个": 0.9})
     answer = searcher.search(SIGNED)
     assert [(c.name, c.counts) for c in answer.trace.checks] == [
-        ("years", True), ("asked_value", True), ("evidence", False), ("reader", True)]
+        ("years", True), ("asked_value", True), ("no_overlap", True), ("evidence", False), ("reader", True)]
     assert answer.trace.verdict("evidence").declines  # declines, but does not count
     assert answer.answerable and answer.confidence == pytest.approx(0.9) and not answer.notices
-    unsure = make_qa().searcher
+    unsure = make_qa(decline_threshold=0.5).searcher
     unsure.reader = FakeReader({"12个": 0.3})
     doubted = unsure.search(SIGNED)
     assert not doubted.answerable and doubted.trace.verdict("reader").declines
@@ -207,8 +208,8 @@ def test_the_trace_records_the_question_every_passage_and_every_check(fake_qa):
         assert shown["fused"] == pytest.approx(hit.score, abs=1e-4)
         assert sum(shown["shares"].values()) == pytest.approx(shown["fused"], abs=1e-3)
     assert "签约" in trace["passages"][0]["matched_terms"]
-    assert [c["check"] for c in trace["checks"]] == ["years", "asked_value", "evidence"]
-    assert list(trace["checks"][2]) == ["check", "declines", "counts", "why", "score"]
+    assert [c["check"] for c in trace["checks"]] == ["years", "asked_value", "no_overlap", "evidence"]
+    assert list(trace["checks"][3]) == ["check", "declines", "counts", "why", "score"]
     assert "score" not in trace["checks"][0]
     assert json.loads(json.dumps(trace)) == trace  # JSON-ready as it is
 
@@ -308,13 +309,13 @@ def test_rerank_adds_the_weighted_reader_probability():
 
 
 def test_the_reader_reranks_and_gives_the_short_answer(make_qa):
-    searcher = make_qa(reader_weight=10.0).searcher
+    searcher = make_qa(reader_weight=10.0, reader_passages=3).searcher
     searcher.reader = FakeReader({"420轮次": 0.99})
     moved = searcher.search(SIGNED)
     assert "巡河420轮次" in moved.hits[0].passage.text and moved.hits[0].short_answer == "420轮次"
     assert moved.hits[0].answer == "全年累计巡河420轮次，清理河道垃圾900吨。"
     assert moved.trace.to_dict()["passages"][0]["reader"]["short_answer"] == "420轮次"
-    kept = make_qa(reader_weight=0.0).searcher
+    kept = make_qa(reader_weight=0.0, reader_passages=3).searcher
     kept.reader = FakeReader({"420轮次": 0.99})
     assert "签约项目12个" in kept.search(SIGNED).hits[0].passage.text
 

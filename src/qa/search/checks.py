@@ -4,6 +4,8 @@
   cannot be answered, however well its other words match.
 - ``asked_value``: a question asking for a kind of value its answer sentence does not hold (多少名学生 without a number
   of people, 面积 without an area: :mod:`qa.search.asked`).
+- ``no_overlap``: not one of the question's words (nor a synonym or official wording of one) is in the first passage
+  (今天天气怎么样？ asked of a work report): the reader alone guesses on such pairs.
 - ``reader``: the reader model's calibrated probability that the best passage answers (:mod:`qa.reader`); declines
   below ``Settings.decline_threshold``.
 - ``evidence``: logistic(intercept + weights · (coverage, dense standout, retrievers agree)), fitted on answerable and
@@ -149,6 +151,22 @@ def evidence_features(query: Query, scores: Scores, rows: np.ndarray, stats: Cor
     standout = float((dense.max() - dense.mean()) / dense.std()) if dense.std() > 0 else 0.0
     agree = int(np.argmax(dense)) == int(np.argmax(scores.sparse))
     return coverage(query, stats, top), standout, agree
+
+
+def no_overlap(features: tuple[float, float, bool], floor: float = 0.02) -> Verdict:
+    """Decline when the first passage holds (almost) none of the question's words.
+
+    Args:
+        features: From :func:`evidence_features` (the first is the coverage).
+        floor: The largest idf-weighted share of the question's words that still counts as none.
+
+    Returns:
+        The verdict (named ``no_overlap``).
+    """
+    share = features[0]
+    if share <= floor:
+        return Verdict("no_overlap", True, f"the first passage holds {share:.0%} of the question's words")
+    return Verdict("no_overlap", False, f"the first passage holds {share:.0%} of the question's words")
 
 
 def evidence(coverage_share: float, standout: float, agree: bool) -> float:

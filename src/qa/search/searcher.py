@@ -30,7 +30,7 @@ class Searcher:
     retrievers: tuple[str, ...] = ("dense", "sparse", "hybrid")
     # The checks that decide, with and without the reader (the others are only recorded in the trace); measured in
     # docs/retrieval.md.
-    deciding: dict[bool, tuple[str, ...]] = {True: ("years", "asked_value", "reader"),
+    deciding: dict[bool, tuple[str, ...]] = {True: ("years", "asked_value", "no_overlap", "reader"),
                                              False: ("years", "asked_value", "evidence")}
 
     def __init__(self, index: index_store.Index, encoder: Encoder, settings: Settings):
@@ -160,7 +160,7 @@ class Searcher:
             The verdicts, in the order the checks ran.
         """
         verdicts = [checks.named_years(query, self.stats, rows), checks.asked_value(query, hits[0].answer),
-                    checks.evidence_check(features, self.settings.evidence_threshold)]
+                    checks.no_overlap(features), checks.evidence_check(features, self.settings.evidence_threshold)]
         if reading is not None:
             verdicts.append(checks.reader_check(reading.probability, self.settings.decline_threshold))
         deciding = self.deciding[self.reader is not None]
