@@ -152,7 +152,7 @@ def main() -> None:
 
     calibration = fit_calibration(args.examples)
     print("calibration", json.dumps(calibration, ensure_ascii=False))
-    settings = Settings(reader=True, reader_weight=0.0)
+    settings = Settings(reader=True, reader_weight=0.0, reader_passages=3)  # read 3 to compare 1, 2, 3 and weights
     qa = QA.open(args.index, args.corpus, config=settings)
     sets = {path.name: ask_all(qa, path, settings.reader_passages) for path in [*args.fit, *args.check]}
     fitting = [sets[path.name] for path in args.fit]

@@ -326,11 +326,11 @@ def test_a_sure_reader_chooses_the_answer_sentence_and_an_unsure_one_does_not(ma
     sure.reader = FakeReader({"口袋公园7座": 0.9})
     hit = sure.search(SIGNED).hits[0]
     assert (hit.answer, hit.short_answer) == (park, "口袋公园7座")  # the sentence holding the span
-    unsure = make_qa(decline_threshold=0.95).searcher
-    unsure.reader = FakeReader({"口袋公园7座": 0.9})
+    unsure = make_qa().searcher
+    unsure.reader = FakeReader({"口袋公园7座": 0.3})  # answered (≥ the decline threshold) but not sure (< SURE)
     hit = unsure.search(SIGNED).hits[0]
     assert (hit.answer, hit.short_answer) == (signed, "")  # the picker's sentence; the span lies outside it
-    unsure.reader = FakeReader({"30.5亿元": 0.9})
+    unsure.reader = FakeReader({"30.5亿元": 0.3})
     hit = unsure.search(SIGNED).hits[0]
     assert (hit.answer, hit.short_answer) == (signed, "30.5亿元")  # a span inside the picker's sentence is kept
 

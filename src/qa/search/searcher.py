@@ -19,7 +19,7 @@ from qa.search.answers import AnswerPicker
 from qa.search.corpus_stats import CorpusStats
 from qa.search.reading import read_top, rerank, sentences_holding
 from qa.search.question import prepare_question
-from qa.search.result import Answer, Hit
+from qa.search.result import SURE, Answer, Hit
 from qa.search.scorers import Scorer, Scores
 from qa.search.trace import PassageTrace, Trace
 
@@ -133,10 +133,10 @@ class Searcher:
         return np.concatenate([reordered, order[len(read):]]), dict(zip((int(i) for i in read), found))
 
     def _hit(self, query: Query, position: int, score: float, reading: Reading | None) -> Hit:
-        """A hit with its answer sentence(s): those holding the reader's span when the reader is confident enough,
-        else the answer picker's; the short answer only when it lies in them."""
+        """A hit with its answer sentence(s): those holding the reader's span when the reader is sure of it
+        (:data:`~qa.search.result.SURE`), else the answer picker's; the short answer only when it lies in them."""
         passage = self.index.passages[position]
-        if reading and reading.short_answer and reading.probability >= self.settings.decline_threshold:
+        if reading and reading.short_answer and reading.probability >= SURE:
             sentences, _ = self.stats.sentences_of(position)
             answer = sentences_holding(sentences, passage.text, reading.start, reading.end)
             if answer:
