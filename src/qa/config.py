@@ -67,7 +67,7 @@ class Settings(BaseSettings):
                                   "found in a passage's document title or section (金城镇, 2024年, 国务院).")
     dense_candidates: int = Field(1000, ge=10, description="Passages scored by the dense index per question "
                                   "(all of them in corpora up to this size).")
-    decline_threshold: float = Field(0.1, ge=0, le=1, description="A question is judged unanswerable when the "
+    decline_threshold: float = Field(0.05, ge=0, le=1, description="A question is judged unanswerable when the "
                                      "reader's calibrated confidence (0..1) is below this; chosen on held-out "
                                      "questions by benchmarks/calibrate_reader.py (docs/retrieval.md).")
     evidence_threshold: float = Field(0.2, ge=0, le=1, description="Without the reader (QA_READER=false): a "
