@@ -23,6 +23,7 @@ from reader_model import collate, load_base, windows  # noqa: E402
 from train_reader import DEFAULT_BASE, DRCD, load_weights  # noqa: E402
 
 from qa.evaluate.spans import exact_match, f1  # noqa: E402
+from qa.reader import best_span  # noqa: E402
 
 
 def predict(model, tokenizer, examples, batch: int = 32) -> list[tuple[str, float]]:
@@ -39,17 +40,10 @@ def predict(model, tokenizer, examples, batch: int = 32) -> list[tuple[str, floa
             start, end, answer = model(inputs["input_ids"], inputs["attention_mask"], inputs["token_type_ids"])
             for row, window in enumerate(chunk):
                 index = begin + row
-                sequence = encoded.sequence_ids(index)
-                context = [i for i, s in enumerate(sequence) if s == 1]
-                s, e = start[row].numpy(), end[row].numpy()
-                first, last = context[0], context[-1]
-                scores = s[first:last + 1, None] + e[None, first:last + 1]
-                scores = np.where(np.triu(np.ones_like(scores, dtype=bool)) & ~np.triu(np.ones_like(scores, dtype=bool), 40),
-                                  scores, -np.inf)
-                i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
-                margin = float(scores[i, j] - (s[0] + e[0]))
+                margin, first, last = best_span(start[row].float().numpy(), end[row].float().numpy(),
+                                                encoded.sequence_ids(index), 40)
                 offsets = encoded["offset_mapping"][index]
-                text = examples[window.example].context[offsets[first + i][0]:offsets[first + j][1]]
+                text = examples[window.example].context[offsets[first][0]:offsets[last][1]]
                 old_margin, old_text, old_answer = best.get(window.example, (-np.inf, "", -np.inf))
                 kept = (margin, text) if margin > old_margin else (old_margin, old_text)
                 best[window.example] = (*kept, max(old_answer, float(answer[row])))

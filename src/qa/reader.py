@@ -23,7 +23,6 @@ import numpy as np
 from qa.errors import ModelUnavailable
 
 READER_DIR = Path(__file__).resolve().parent / "data" / "reader"
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 @dataclass(frozen=True)
@@ -101,18 +100,6 @@ class Reader:
         start, end, answer = self.session.run(None, feed)
         return start[0], end[0], float(answer[0])
 
-    def _best_span(self, window, start: np.ndarray, end: np.ndarray) -> tuple[float, int, int]:
-        """The best (start ≤ end) span of passage tokens: its score minus the no-answer score, and its token range."""
-        context = [i for i, sequence in enumerate(window.sequence_ids) if sequence == 1]
-        if not context:
-            return -math.inf, 0, 0
-        first, last = context[0], context[-1]
-        longest = int(self.meta["max_answer_tokens"])
-        scores = start[first:last + 1, None] + end[None, first:last + 1]
-        allowed = np.triu(np.ones_like(scores, dtype=bool)) & ~np.triu(np.ones_like(scores, dtype=bool), longest)
-        scores = np.where(allowed, scores, -np.inf)
-        best = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        return float(scores[best] - (start[0] + end[0])), first + int(best[0]), first + int(best[1])
 
     def read(self, question: str, text: str, focus: tuple[int, int] | None = None) -> Reading:
         """Read one passage.
@@ -133,7 +120,7 @@ class Reader:
         for window in windows:
             start, end, answer = self._run(window)
             best_answer = max(best_answer, answer)
-            margin, first, last = self._best_span(window, start, end)
+            margin, first, last = best_span(start, end, window.sequence_ids, int(self.meta["max_answer_tokens"]))
             if margin > best[0]:
                 begin, finish = window.offsets[first][0], window.offsets[last][1]
                 best = (margin, text[begin:finish], begin, finish)
@@ -154,6 +141,29 @@ class Reader:
         """
         z = self.bias + float(self.weights @ np.array([answer_logit, max(min(span_margin, 30.0), -30.0)]))
         return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
+def best_span(start: np.ndarray, end: np.ndarray, sequence_ids: list, longest: int) -> tuple[float, int, int]:
+    """The best span (start ≤ end, at most ``longest`` tokens) of the passage tokens of one window.
+
+    Args:
+        start: The window's start logits.
+        end: Its end logits.
+        sequence_ids: Which sequence each token belongs to (1: the passage).
+        longest: The most tokens an answer may have.
+
+    Returns:
+        The span's score minus the no-answer ([CLS]) score, and its first and last token.
+    """
+    context = [i for i, sequence in enumerate(sequence_ids) if sequence == 1]
+    if not context:
+        return -math.inf, 0, 0
+    first, last = context[0], context[-1]
+    scores = start[first:last + 1, None] + end[None, first:last + 1]
+    allowed = np.triu(np.ones_like(scores, dtype=bool)) & ~np.triu(np.ones_like(scores, dtype=bool), longest)
+    scores = np.where(allowed, scores, -np.inf)
+    best = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return float(scores[best] - (start[0] + end[0])), first + int(best[0]), first + int(best[1])
 
 
 def _overlap(window, focus: tuple[int, int]) -> int:

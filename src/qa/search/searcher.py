@@ -107,9 +107,11 @@ class Searcher:
         top_k = max(1, min(top_k or self.settings.top_k, len(rows)))
         query = self.analyzer.analyze(text)
         scores = self.scorer.score(query).restricted(rows)
-        order, readings = self._rank(query, scores.by(retriever), rows)
+        picked: dict[int, str] = {}  # the answer picker's sentence of a passage, picked once per search
+        order, readings = self._rank(query, scores.by(retriever), rows, picked)
         order = order[:top_k]
-        hits = [self._hit(query, int(rows[i]), float(scores.by(retriever)[i]), readings.get(int(i))) for i in order]
+        hits = [self._hit(query, int(rows[i]), float(scores.by(retriever)[i]), readings.get(int(i)), picked)
+                for i in order]
         features = checks.evidence_features(query, scores, rows, self.stats)
         verdicts = self.judge(query, rows, hits, features, readings.get(int(order[0])))
         declined = [verdict for verdict in verdicts if verdict.declines and verdict.counts]
@@ -121,18 +123,25 @@ class Searcher:
         return Answer(question=text, answerable=not declined, hits=hits, notices=notices,
                       confidence=0.0 if any(v.notice for v in declined) else confidence, trace=trace)
 
-    def _rank(self, query: Query, fused: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, dict[int, Reading]]:
+    def _pick(self, query: Query, position: int, picked: dict[int, str]) -> str:
+        """The answer picker's sentence of a passage, remembered in ``picked`` for the rest of the search."""
+        if position not in picked:
+            picked[position] = self.picker.pick(query, position)
+        return picked[position]
+
+    def _rank(self, query: Query, fused: np.ndarray, rows: np.ndarray, picked: dict[int, str]
+              ) -> tuple[np.ndarray, dict[int, Reading]]:
         """Order the searched passages by retrieval score, then let the reader read and re-rank the best ones."""
         order = np.argsort(-fused, kind="stable")
         if self.reader is None:
             return order, {}
         read = order[: self.settings.reader_passages]
         found = read_top(self.reader, query.text, [self.index.passages[rows[i]].text for i in read],
-                         [self.picker.pick(query, int(rows[i])) for i in read])
+                         [self._pick(query, int(rows[i]), picked) for i in read])
         reordered = read[rerank(fused[read], found, self.settings.reader_weight)]
         return np.concatenate([reordered, order[len(read):]]), dict(zip((int(i) for i in read), found))
 
-    def _hit(self, query: Query, position: int, score: float, reading: Reading | None) -> Hit:
+    def _hit(self, query: Query, position: int, score: float, reading: Reading | None, picked: dict[int, str]) -> Hit:
         """A hit with its answer sentence(s): those holding the reader's span when the reader is sure of it
         (:data:`~qa.search.result.SURE`), else the answer picker's; the short answer only when it lies in them."""
         passage = self.index.passages[position]
@@ -141,7 +150,7 @@ class Searcher:
             answer = sentences_holding(sentences, passage.text, reading.start, reading.end)
             if answer:
                 return Hit(passage, score, answer, reading.short_answer)
-        answer = self.picker.pick(query, position)
+        answer = self._pick(query, position, picked)
         short = reading.short_answer if reading and reading.short_answer and reading.short_answer in answer else ""
         return Hit(passage, score, answer, short)
 
