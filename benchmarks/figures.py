@@ -26,6 +26,7 @@ QA = [sys.executable, "-m", "qa"]
 # set name → (question set, corpus to index, what the set is for)
 SETS = {
     "town": ("eval/town.jsonl", "corpus", "test: report-worded town questions"),
+    "people-test": ("eval/people-test.jsonl", "corpus", "test: people-worded town questions (never tuned on)"),
     "people-dev": ("eval/people-dev.jsonl", "corpus", "development: people-worded town questions"),
     "dev": ("eval/dev.jsonl", "corpus", "calibration: thresholds are chosen on it"),
     "dev2": ("eval/dev2.jsonl", "corpus", "calibration: thresholds are chosen on it"),

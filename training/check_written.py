@@ -21,8 +21,11 @@ def passages() -> dict[str, str]:
     texts = {}
     for path in PASSAGES.glob("*.jsonl"):
         for line in path.open(encoding="utf-8"):
-            record = json.loads(line)
-            texts[record["passage_id"]] = record["text"]
+            try:
+                record = json.loads(line)
+                texts[record["passage_id"]] = record["text"]
+            except (json.JSONDecodeError, KeyError):
+                print(f"{path.name}: skipped a passage line that is not complete JSON with passage_id and text")
     return texts
 
 

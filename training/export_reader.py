@@ -31,7 +31,8 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUTS = ("start_logits", "end_logits", "answer_logit")
 LICENSE = ("Derived from m3e-small (moka-ai; weights for research / non-commercial use only) and trained on DRCD "
            "(CC BY-SA 3.0, Delta Electronics) and on questions written for qa over the State Council work reports "
-           "(public domain) and DRCD paragraphs (CC BY-SA 3.0): use under both terms, share alike.")
+           "(public domain), DRCD paragraphs (CC BY-SA 3.0) and fictional local reports written for qa: use under "
+           "both terms, share alike.")
 
 
 def sha256(path: Path) -> str:

@@ -102,6 +102,18 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
+def _occurrence(text: str, answer: str, question: str, reach: int = 12) -> int:
+    """Where ``answer`` occurs in ``text`` (-1 if nowhere); of several occurrences, the one whose surroundings share
+    most character pairs with the question ("10个" twice in a passage: the one next to what was asked)."""
+    starts, at = [], text.find(answer)
+    while at != -1:
+        starts.append(at)
+        at = text.find(answer, at + 1)
+    pairs = _bigrams(question)
+    return max(starts, key=lambda s: (len(pairs & _bigrams(text[max(0, s - reach):s + len(answer) + reach])), -s),
+               default=-1)
+
+
 def _nearest_without(question: str, answer: str, candidates: list[dict]) -> dict | None:
     """The candidate passage sharing most character pairs with the question that does not hold the answer."""
     pairs = _bigrams(question)
@@ -109,17 +121,18 @@ def _nearest_without(question: str, answer: str, candidates: list[dict]) -> dict
     return max(pool, key=lambda c: len(pairs & _bigrams(c["text"])), default=None)
 
 
-def written_examples(split: str) -> list[Example]:
+def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
     """The helper-written people-worded questions (training/data/written/*.jsonl) and their hard negatives.
 
     Args:
         split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
+        pattern: Which files of training/data/written to read (a glob).
     """
     passages, examples = _passages(), []
     by_document: dict[str, list[dict]] = {}
     for record in passages.values():
         by_document.setdefault(record.get("doc_id", record["passage_id"]), []).append(record)
-    for path in sorted(WRITTEN.glob("*.jsonl")):
+    for path in sorted(WRITTEN.glob(pattern)):
         source = path.stem
         for line in path.open(encoding="utf-8"):
             try:
@@ -130,7 +143,7 @@ def written_examples(split: str) -> list[Example]:
             if held_out(_article(row["passage_id"])) != (split == "heldout"):
                 continue
             text, answer = passage["text"], row["answer"] if row.get("answerable") else ""
-            start = text.find(answer) if answer else -1
+            start = _occurrence(text, answer, row["question"]) if answer else -1
             if answer and start < 0:
                 continue
             examples.append(Example(row["question"], text, answer, start, source, row["kind"]))

@@ -31,17 +31,17 @@ DRCD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "drcd"
 DEFAULT_BASE = Path.home() / ".cache" / "qa" / "models" / "m3e-small"
 
 
-def examples_for(stage: str, split: str, drcd_dir: Path) -> list:
+def examples_for(stage: str, split: str, drcd_dir: Path, written: str = "*.jsonl") -> list:
     """The examples of a stage (``drcd``, ``all``, or ``written``: the repository's written data alone) and split
-    (``train`` or ``heldout``)."""
+    (``train`` or ``heldout``); ``written`` picks the files of training/data/written (a glob)."""
     if stage != "written" and not list(drcd_dir.glob("DRCD_*.json")):
         raise SystemExit(f"No DRCD_*.json in {drcd_dir}: give --drcd, or --stage written.")
     drcd = [] if stage == "written" else drcd_examples(sorted(drcd_dir.glob("DRCD_*.json")), split)
     if stage == "drcd":
         return drcd
-    written = written_examples(split)
+    people = written_examples(split, written)
     # People-worded data is small next to DRCD: show it twice an epoch when training.
-    return drcd + written * (2 if split == "train" and drcd else 1)
+    return drcd + people * (2 if split == "train" and drcd else 1)
 
 
 def batches(items: list, size: int, rng: random.Random) -> list[list]:
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--init", type=Path, help="start from this run's weights instead of m3e-small")
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE, help="the m3e-small folder (qa model pull)")
     parser.add_argument("--drcd", type=Path, default=DRCD)
+    parser.add_argument("--written", default="*.jsonl", help="which files of training/data/written (a glob)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=1234)
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, tokenizer = load_base(str(args.base))
     if args.init:
         load_weights(model, args.init)
-    examples = examples_for(args.stage, "train", args.drcd)
+    examples = examples_for(args.stage, "train", args.drcd, args.written)
     if args.limit:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     items = thin(windows(tokenizer, examples), random.Random(args.seed))

@@ -61,7 +61,8 @@ def test_search_opens_with_the_short_answer(searcher):
     assert top.short_answer in top.answer and top.answer in top.passage.text
     reply = answer.to_dict(explain=True)
     assert reply["results"][0]["short_answer"] == top.short_answer
-    assert reply["trace"]["passages"][0]["reader"]["probability"] == pytest.approx(answer.confidence, abs=1e-4)
+    read = [p["reader"]["probability"] for p in reply["trace"]["passages"] if "reader" in p]
+    assert max(read) == pytest.approx(answer.confidence, abs=1e-4)  # the likeliest passage read decides
     assert [c["check"] for c in reply["trace"]["checks"] if c["counts"]][-1] == "reader"
 
 

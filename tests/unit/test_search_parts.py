@@ -320,6 +320,20 @@ def test_the_reader_reranks_and_gives_the_short_answer(make_qa):
     assert "签约项目12个" in kept.search(SIGNED).hits[0].passage.text
 
 
+def test_the_reader_declines_only_when_no_passage_it_read_answers(make_qa):
+    # The answer sits in the second fused passage: reading one passage declines, reading two does not, and the
+    # confidence is the likeliest passage's.
+    one = make_qa(reader_passages=1, decline_threshold=0.5).searcher
+    one.reader = FakeReader({"420轮次": 0.9}, missing=0.1)
+    two = make_qa(reader_passages=2, decline_threshold=0.5).searcher
+    two.reader = FakeReader({"420轮次": 0.9}, missing=0.1)
+    assert "签约项目12个" in one.search(SIGNED).hits[0].passage.text
+    assert not one.search(SIGNED).answerable
+    answered = two.search(SIGNED)
+    assert answered.answerable and answered.confidence == 0.9
+    assert answered.trace.verdict("reader").score == 0.9
+
+
 def test_a_sure_reader_chooses_the_answer_sentence_and_an_unsure_one_does_not(make_qa):
     park, signed = "新建口袋公园7座，由镇城建办负责管护。", "全面推进项目招引，全年签约项目12个、总投资30.5亿元。"
     sure = make_qa().searcher

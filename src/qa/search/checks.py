@@ -202,10 +202,10 @@ def evidence_check(features: tuple[float, float, bool], threshold: float) -> Ver
 
 
 def reader_check(probability: float, threshold: float) -> Verdict:
-    """Decline when the reader's probability that the best passage answers is below the threshold.
+    """Decline when the reader's probability that a passage it read answers is below the threshold for all of them.
 
     Args:
-        probability: The calibrated probability of the first passage after re-ranking.
+        probability: The highest calibrated probability of the passages read (``Settings.reader_passages``).
         threshold: ``Settings.decline_threshold``.
 
     Returns:
@@ -213,4 +213,4 @@ def reader_check(probability: float, threshold: float) -> Verdict:
     """
     relation = "<" if probability < threshold else "≥"
     return Verdict("reader", probability < threshold,
-                   f"the reader gives the best passage {probability:.2f} {relation} threshold {threshold}", probability)
+                   f"the reader gives the likeliest passage {probability:.2f} {relation} threshold {threshold}", probability)

@@ -113,7 +113,8 @@ class Searcher:
         hits = [self._hit(query, int(rows[i]), float(scores.by(retriever)[i]), readings.get(int(i)), picked)
                 for i in order]
         features = checks.evidence_features(query, scores, rows, self.stats)
-        verdicts = self.judge(query, rows, hits, features, readings.get(int(order[0])))
+        best = max(readings.values(), key=lambda reading: reading.probability, default=None)
+        verdicts = self.judge(query, rows, hits, features, best)
         declined = [verdict for verdict in verdicts if verdict.declines and verdict.counts]
         notices += [verdict.notice for verdict in declined if verdict.notice]
         judge = "reader" if self.reader else "evidence"
@@ -163,7 +164,7 @@ class Searcher:
             rows: The passage numbers searched.
             hits: The ranked hits.
             features: The evidence features (:func:`checks.evidence_features`).
-            reading: The reader's reading of the first hit (None without the reader).
+            reading: The reader's likeliest reading of the passages it read (None without the reader).
 
         Returns:
             The verdicts, in the order the checks ran.
