@@ -46,13 +46,18 @@ def _t2s():
     return opencc.OpenCC("t2s").convert
 
 
-def _locate(context: str, answer: str, near: int) -> int:
-    """The occurrence of ``answer`` in ``context`` closest to ``near`` (-1 if none)."""
+def _starts(context: str, answer: str) -> list[int]:
+    """Every position where ``answer`` occurs in ``context``."""
     starts, at = [], context.find(answer)
     while at != -1:
         starts.append(at)
         at = context.find(answer, at + 1)
-    return min(starts, key=lambda s: abs(s - near)) if starts else -1
+    return starts
+
+
+def _locate(context: str, answer: str, near: int) -> int:
+    """The occurrence of ``answer`` in ``context`` closest to ``near`` (-1 if none)."""
+    return min(_starts(context, answer), key=lambda s: abs(s - near), default=-1)
 
 
 def drcd_examples(paths: list[Path], split: str, seed: int = 13) -> list[Example]:
@@ -105,12 +110,8 @@ def _bigrams(text: str) -> set[str]:
 def _occurrence(text: str, answer: str, question: str, reach: int = 12) -> int:
     """Where ``answer`` occurs in ``text`` (-1 if nowhere); of several occurrences, the one whose surroundings share
     most character pairs with the question ("10个" twice in a passage: the one next to what was asked)."""
-    starts, at = [], text.find(answer)
-    while at != -1:
-        starts.append(at)
-        at = text.find(answer, at + 1)
     pairs = _bigrams(question)
-    return max(starts, key=lambda s: (len(pairs & _bigrams(text[max(0, s - reach):s + len(answer) + reach])), -s),
+    return max(_starts(text, answer), key=lambda s: (len(pairs & _bigrams(text[max(0, s - reach):s + len(answer) + reach])), -s),
                default=-1)
 
 

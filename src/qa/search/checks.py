@@ -213,4 +213,5 @@ def reader_check(probability: float, threshold: float) -> Verdict:
     """
     relation = "<" if probability < threshold else "≥"
     return Verdict("reader", probability < threshold,
-                   f"the reader gives the likeliest passage {probability:.2f} {relation} threshold {threshold}", probability)
+                   f"the reader gives the likeliest passage {probability:.2f} {relation} threshold {threshold}",
+                   probability)
