@@ -137,10 +137,12 @@ def youden(found: dict) -> float:
 
 
 def best_threshold(fitting: list[list[Asked]], calibration: dict, weight: float, rules: tuple[str, ...],
-                   read: int = 99) -> float:
-    """The threshold of the best mean Youden's J over the fitting sets."""
-    return float(max(THRESHOLDS, key=lambda t: np.mean([youden(figures(s, calibration, weight, t, rules, read))
-                                                         for s in fitting])))
+                   read: int = 99) -> tuple[float, float]:
+    """The threshold of the best mean Youden's J over the fitting sets (the lowest of equals), and that J."""
+    scored = [(float(np.mean([youden(figures(s, calibration, weight, t, rules, read)) for s in fitting])), float(t))
+              for t in THRESHOLDS]
+    j, threshold = max(scored, key=lambda pair: pair[0])
+    return threshold, j
 
 
 def main() -> None:
@@ -167,24 +169,21 @@ def main() -> None:
     print("reader weight", weight, {w: [figures(s, calibration, w, 0, ())["hit@1"] for s in fitting] for w in WEIGHTS})
     variants = [tuple(r for r, on in zip(RULES, flags) if on) for flags in product((False, True), repeat=len(RULES))]
     most = args.max_passages  # each rule's contribution is measured at the reading search may use
-    for rules in variants:
-        best = best_threshold(fitting, calibration, weight, rules, most)
+    by_rules = {rules: best_threshold(fitting, calibration, weight, rules, most) for rules in variants}
+    for rules, (best, _) in by_rules.items():
         print(f"reader + {'+'.join(rules) or 'no rule'}: threshold {best}")
         for name, items in sets.items():
             print(f"   {name}: {figures(items, calibration, weight, best, rules, most)}")
-    chosen = max(variants, key=lambda rules: np.mean([youden(figures(s, calibration, weight, t, rules, most))
-                                                      for s in fitting for t in [best_threshold(fitting, calibration,
-                                                                                                weight, rules, most)]]))
-    by_read: dict[int, tuple[float, float]] = {}
-    for read in range(1, settings.reader_passages + 1):
-        at = best_threshold(fitting, calibration, weight, chosen, read)
-        by_read[read] = (np.mean([youden(figures(s, calibration, weight, at, chosen, read)) for s in fitting]), at)
+    chosen = max(variants, key=lambda rules: by_rules[rules][1])
+    by_read = {read: best_threshold(fitting, calibration, weight, chosen, read)
+               for read in range(1, settings.reader_passages + 1)}
+    for read, (at, _) in by_read.items():
         print(f"reading {read} passage(s), reader + {'+'.join(chosen) or 'no rule'} at {at}:",
               {name: figures(items, calibration, weight, at, chosen, read) for name, items in sets.items()})
     allowed = [n for n in by_read if n <= args.max_passages]
-    read = max(allowed, key=lambda n: (round(by_read[n][0], 6), -n))  # a tie reads fewer passages
+    read = max(allowed, key=lambda n: (round(by_read[n][1], 6), -n))  # a tie reads fewer passages
     print(f"chosen: QA_READER_PASSAGES={read} QA_READER_WEIGHT={weight if read > 1 else 0.0} "
-          f"QA_DECLINE_THRESHOLD={by_read[read][1]}, "
+          f"QA_DECLINE_THRESHOLD={by_read[read][0]}, "
           f"deciding checks: reader + {'+'.join(chosen) or 'no rule'}")
     if args.write:
         path = READER_DIR / "reader.json"

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     reader: bool = Field(True, description="Read the top passages with the reader model (qa/data/reader): exact "
                          "short answers and the calibrated confidence that decides declining.")
     reader_passages: int = Field(1, ge=1, le=20, description="How many of the best fused passages the reader reads "
-                                 "(each gets a short answer; more cost about 10 ms each).")
+                                 "(each gets a short answer; each more costs about 12 ms).")
     reader_weight: float = Field(0.0, ge=0, le=10, description="Weight of the reader's probability next to the fused "
                                  "retrieval score when the read passages are re-ranked (0: retrieval order); chosen "
                                  "on eval/dev*.jsonl by benchmarks/calibrate_reader.py.")
