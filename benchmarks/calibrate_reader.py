@@ -6,13 +6,13 @@
    reader's two raw scores (the answer head's logit, the best span's margin over no-answer), fitted on the held-out
    training examples (training/reader_data.py: DRCD articles and written passages never trained on), so that
    ``confidence`` is a probability.
-2. **Re-ranking weight** (``QA_READER_WEIGHT``): the weight of that probability next to the fused retrieval score,
-   chosen for hit@1 on the ``--fit`` question files (default eval/dev.jsonl and eval/dev2.jsonl).
-3. **Threshold** (``QA_DECLINE_THRESHOLD``) and **which checks decide**: for the reader alone and with each rule
-   (years, asked_value, no_overlap, evidence), the best mean Youden's J over the ``--fit`` files on a grid; every
-   variant's declining figures are printed for the ``--fit`` and ``--check`` files, so each rule's contribution is
-   measured before and after. Search declines when none of the passages read clears the threshold.
-4. **Passages read** (``QA_READER_PASSAGES``, 1–3): the best mean J at its own threshold (a tie reads fewer).
+2. **Threshold** (``QA_DECLINE_THRESHOLD``) and **which checks decide**: for the reader alone and with each rule
+   (years, asked_value, no_overlap, evidence), the best mean Youden's J over the ``--fit`` question files (default
+   eval/dev.jsonl and eval/dev2.jsonl) on a grid; every variant's figures are printed for the ``--fit`` and
+   ``--check`` files, so each rule's contribution is measured before and after. Search reads the best fused passages
+   in order until one clears the threshold, puts that one first, and declines when none does.
+3. **Passages read** (``QA_READER_PASSAGES``, 1–3, at most ``--max-passages``): the best mean J at its own threshold
+   (a tie reads fewer).
 The last line printed is the choice; the defaults in ``qa/config.py`` are set from it.
 ``--write`` stores the calibration in src/qa/data/reader/reader.json (its checksums are unchanged: only the model
 files are checked).
@@ -41,9 +41,10 @@ from qa.evaluate.spans import f1  # noqa: E402
 from qa.reader import READER_DIR, load_reader  # noqa: E402
 
 FIT = [ROOT / "eval" / "dev.jsonl", ROOT / "eval" / "dev2.jsonl"]
-WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 THRESHOLDS = np.round(np.r_[0.01:0.05:0.01, 0.05:0.96:0.05], 2)
 RULES = ("years", "asked_value", "no_overlap", "evidence")
+# Search stops reading at a passage of probability 1.0 (it clears every threshold): those after it count as unread.
+UNREAD = (-30.0, -30.0)
 
 
 def raw_scores(examples) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +74,7 @@ def fit_calibration(limit: int) -> dict:
 
 @dataclass
 class Asked:
-    """One question's search with the reader at weight 0: the read passages and every check's verdict."""
+    """One question's search with every passage of the top 3 read: the readings and every check's verdict."""
 
     answerable: bool
     answers: tuple[str, ...]
@@ -93,9 +94,9 @@ def ask_all(qa: QA, path: Path, passages: int) -> list[Asked]:
         readings = [p.reading for p in trace.passages]
         asked.append(Asked(
             question.answerable, question.answers, np.array([p.fused for p in trace.passages]),
-            np.array([(r.answer_logit, max(min(r.span_margin, 30.0), -30.0)) for r in readings]),
+            np.array([(r.answer_logit, max(min(r.span_margin, 30.0), -30.0)) if r else UNREAD for r in readings]),
             np.array([contains_answer(h.passage.text, question.answers) for h in answer.hits]),
-            [r.short_answer for r in readings],
+            [r.short_answer if r else "" for r in readings],
             {v.name: v.declines for v in trace.checks if v.name in RULES}))
     return asked
 
@@ -106,20 +107,21 @@ def probabilities(raw: np.ndarray, calibration: dict) -> np.ndarray:
     return 1 / (1 + np.exp(-z))
 
 
-def decide(item: Asked, calibration: dict, weight: float, read: int) -> tuple[int, float]:
-    """The first passage after re-ranking the first ``read`` passages, and the highest probability among them (what
-    search declines on)."""
+def decide(item: Asked, calibration: dict, threshold: float, read: int) -> tuple[int, float]:
+    """What search does reading at most ``read`` passages until one clears the threshold: the passage it puts first
+    and the highest probability it saw (what it declines on)."""
     chance = probabilities(item.raw[:read], calibration)
-    first = int(np.argmax(item.fused[:read] + weight * chance))
-    return first, float(chance.max())
+    answering = np.flatnonzero(chance >= threshold)
+    if answering.size:
+        return int(answering[0]), float(chance[answering[0]])
+    return 0, float(chance.max())
 
 
-def figures(items: list[Asked], calibration: dict, weight: float, threshold: float, rules: tuple[str, ...],
-            read: int = 99) -> dict:
+def figures(items: list[Asked], calibration: dict, threshold: float, rules: tuple[str, ...], read: int = 99) -> dict:
     """hit@1, f1 of the short answer, and declining of one set under one choice (reading the first ``read``)."""
     hit, spans, declined = [], [], {True: [], False: []}
     for item in items:
-        first, chance = decide(item, calibration, weight, read)
+        first, chance = decide(item, calibration, threshold, read)
         no = chance < threshold or any(item.rules.get(rule) for rule in rules)
         declined[item.answerable].append(no)
         if item.answerable:
@@ -136,17 +138,17 @@ def youden(found: dict) -> float:
     return found.get("declined_unanswerable", 0.0) - found["declined_answerable"]
 
 
-def best_threshold(fitting: list[list[Asked]], calibration: dict, weight: float, rules: tuple[str, ...],
-                   read: int = 99) -> tuple[float, float]:
+def best_threshold(fitting: list[list[Asked]], calibration: dict, rules: tuple[str, ...], read: int = 99
+                   ) -> tuple[float, float]:
     """The threshold of the best mean Youden's J over the fitting sets (the lowest of equals), and that J."""
-    scored = [(float(np.mean([youden(figures(s, calibration, weight, t, rules, read)) for s in fitting])), float(t))
+    scored = [(float(np.mean([youden(figures(s, calibration, t, rules, read)) for s in fitting])), float(t))
               for t in THRESHOLDS]
     j, threshold = max(scored, key=lambda pair: pair[0])
     return threshold, j
 
 
 def main() -> None:
-    """Calibrate, choose the weight, threshold and deciding checks, print every set's figures."""
+    """Calibrate, choose the threshold, deciding checks and passages read, print every set's figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fit", type=Path, nargs="+", default=FIT)
     parser.add_argument("--check", type=Path, nargs="*", default=[])
@@ -154,36 +156,33 @@ def main() -> None:
     parser.add_argument("--index", type=Path, default=Path("/tmp/qa-calibrate-index"))
     parser.add_argument("--examples", type=int, default=3000, help="held-out examples for the calibration")
     parser.add_argument("--write", action="store_true", help="store the calibration in reader.json")
-    parser.add_argument("--max-passages", type=int, default=1, choices=(1, 2, 3),
-                        help="the most passages search may read: each costs about 12 ms (benchmarks/run.py) and "
-                             "query_ms_p50 must stay within 25 ms, so 1; more are printed, not chosen")
+    parser.add_argument("--max-passages", type=int, default=2, choices=(1, 2, 3),
+                        help="the most passages search may read (each costs about 11 ms; most questions stop at the "
+                             "first, see benchmarks/run.py); more are printed, not chosen")
     args = parser.parse_args()
 
     calibration = fit_calibration(args.examples)
     print("calibration", json.dumps(calibration, ensure_ascii=False))
-    settings = Settings(reader=True, reader_weight=0.0, reader_passages=3)  # read 3 to compare 1, 2, 3 and weights
+    settings = Settings(reader=True, reader_passages=3, decline_threshold=1.0)  # every one of the top 3 read
     qa = QA.open(args.index, args.corpus, config=settings)
     sets = {path.name: ask_all(qa, path, settings.reader_passages) for path in [*args.fit, *args.check]}
     fitting = [sets[path.name] for path in args.fit]
-    weight = max(WEIGHTS, key=lambda w: (np.mean([figures(s, calibration, w, 0, ())["hit@1"] for s in fitting]), -w))
-    print("reader weight", weight, {w: [figures(s, calibration, w, 0, ())["hit@1"] for s in fitting] for w in WEIGHTS})
     variants = [tuple(r for r, on in zip(RULES, flags) if on) for flags in product((False, True), repeat=len(RULES))]
     most = args.max_passages  # each rule's contribution is measured at the reading search may use
-    by_rules = {rules: best_threshold(fitting, calibration, weight, rules, most) for rules in variants}
+    by_rules = {rules: best_threshold(fitting, calibration, rules, most) for rules in variants}
     for rules, (best, _) in by_rules.items():
         print(f"reader + {'+'.join(rules) or 'no rule'}: threshold {best}")
         for name, items in sets.items():
-            print(f"   {name}: {figures(items, calibration, weight, best, rules, most)}")
+            print(f"   {name}: {figures(items, calibration, best, rules, most)}")
     chosen = max(variants, key=lambda rules: by_rules[rules][1])
-    by_read = {read: best_threshold(fitting, calibration, weight, chosen, read)
+    by_read = {read: best_threshold(fitting, calibration, chosen, read)
                for read in range(1, settings.reader_passages + 1)}
     for read, (at, _) in by_read.items():
         print(f"reading {read} passage(s), reader + {'+'.join(chosen) or 'no rule'} at {at}:",
-              {name: figures(items, calibration, weight, at, chosen, read) for name, items in sets.items()})
+              {name: figures(items, calibration, at, chosen, read) for name, items in sets.items()})
     allowed = [n for n in by_read if n <= args.max_passages]
     read = max(allowed, key=lambda n: (round(by_read[n][1], 6), -n))  # a tie reads fewer passages
-    print(f"chosen: QA_READER_PASSAGES={read} QA_READER_WEIGHT={weight if read > 1 else 0.0} "
-          f"QA_DECLINE_THRESHOLD={by_read[read][0]}, "
+    print(f"chosen: QA_READER_PASSAGES={read} QA_DECLINE_THRESHOLD={by_read[read][0]}, "
           f"deciding checks: reader + {'+'.join(chosen) or 'no rule'}")
     if args.write:
         path = READER_DIR / "reader.json"

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
                                   "found in a passage's document title or section (金城镇, 2024年, 国务院).")
     dense_candidates: int = Field(1000, ge=10, description="Passages scored by the dense index per question "
                                   "(all of them in corpora up to this size).")
-    decline_threshold: float = Field(0.04, ge=0, le=1, description="A question is judged unanswerable when the "
+    decline_threshold: float = Field(0.1, ge=0, le=1, description="A question is judged unanswerable when the "
                                      "reader's calibrated confidence (0..1) is below this; chosen on held-out "
                                      "questions by benchmarks/calibrate_reader.py (docs/retrieval.md).")
     evidence_threshold: float = Field(0.2, ge=0, le=1, description="Without the reader (QA_READER=false): a "
@@ -75,11 +75,9 @@ class Settings(BaseSettings):
                                       "below this; chosen by benchmarks/calibrate.py.")
     reader: bool = Field(True, description="Read the top passages with the reader model (qa/data/reader): exact "
                          "short answers and the calibrated confidence that decides declining.")
-    reader_passages: int = Field(1, ge=1, le=20, description="How many of the best fused passages the reader reads "
-                                 "(each gets a short answer; each more costs about 12 ms).")
-    reader_weight: float = Field(0.0, ge=0, le=10, description="Weight of the reader's probability next to the fused "
-                                 "retrieval score when the read passages are re-ranked (0: retrieval order); chosen "
-                                 "on eval/dev*.jsonl by benchmarks/calibrate_reader.py.")
+    reader_passages: int = Field(2, ge=1, le=20, description="The most passages the reader reads, best fused first; "
+                                 "it stops at the first that answers (confidence ≥ the decline threshold) and puts "
+                                 "that one first. Each passage read costs about 11 ms.")
     synonyms_file: Path | None = Field(None, description="An extra synonyms file (TSV, one group of equivalent "
                                        "terms a line, or 'everyday words | official words', searched one way) "
                                        "used besides the built-in src/qa/data/synonyms.tsv.")

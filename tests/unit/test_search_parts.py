@@ -22,7 +22,7 @@ from qa.search.answers import CUE_WEIGHT, SEMANTIC_WEIGHT, overlap, pick, senten
 from qa.search.asked import asked_by
 from qa.search.checks import (Verdict, asked_value, evidence, evidence_check, named_years, reader_check,
                               uncovered_years)
-from qa.search.reading import rerank, sentences_holding
+from qa.search.reading import answering_first, sentences_holding
 from qa.search.trace import PassageTrace, Trace
 from tests.unit.conftest import FAKE_DIMENSION, FakeEncoder, FakeReader
 
@@ -301,23 +301,43 @@ def test_sentences_not_found_in_the_text_hold_nothing():
     assert sentences_holding(["甲乙。", "别的。"], TEXT, 0, 2) == ""
 
 
-def test_rerank_adds_the_weighted_reader_probability():
-    fused, readings = np.array([0.9, 0.8, 0.1]), [reading(p) for p in (0.1, 0.5, 0.9)]
-    assert rerank(fused, readings, 0.0) == [0, 1, 2]
-    assert rerank(fused, readings, 1.0) == [1, 0, 2]  # 1.0, 1.3, 1.0: the tie keeps the retrieval order
-    assert rerank(fused, readings, 10.0) == [2, 1, 0]
+def test_the_first_passage_that_answers_goes_first():
+    order = np.array([4, 7, 2])
+    assert answering_first(order, {4: reading(0.1), 7: reading(0.9)}, 0.5).tolist() == [7, 4, 2]
+    assert answering_first(order, {4: reading(0.6), 7: reading(0.9)}, 0.5).tolist() == [4, 7, 2]
+    assert answering_first(order, {4: reading(0.1), 7: reading(0.2)}, 0.5).tolist() == [4, 7, 2]  # none answers
+    assert answering_first(order, {}, 0.5).tolist() == [4, 7, 2]  # no reader
 
 
-def test_the_reader_reranks_and_gives_the_short_answer(make_qa):
-    searcher = make_qa(reader_weight=10.0, reader_passages=3).searcher
-    searcher.reader = FakeReader({"420轮次": 0.99})
+class CountingReader(FakeReader):
+    """A fake reader that remembers which passages it read."""
+
+    def __init__(self, answers: dict[str, float], missing: float = 0.05):
+        super().__init__(answers, missing)
+        self.texts: list[str] = []
+
+    def read(self, question, text, focus=None):
+        self.texts.append(text)
+        return super().read(question, text, focus)
+
+
+def test_the_reader_reads_on_until_a_passage_answers_and_puts_it_first(make_qa):
+    searcher = make_qa(reader_passages=3, decline_threshold=0.5).searcher
+    searcher.reader = CountingReader({"420轮次": 0.99}, missing=0.1)
     moved = searcher.search(SIGNED)
+    assert len(searcher.reader.texts) == 2  # the second passage answers: the third is not read
     assert "巡河420轮次" in moved.hits[0].passage.text and moved.hits[0].short_answer == "420轮次"
     assert moved.hits[0].answer == "全年累计巡河420轮次，清理河道垃圾900吨。"
+    assert "签约项目12个" in moved.hits[1].passage.text
     assert moved.trace.to_dict()["passages"][0]["reader"]["short_answer"] == "420轮次"
-    kept = make_qa(reader_weight=0.0, reader_passages=3).searcher
-    kept.reader = FakeReader({"420轮次": 0.99})
-    assert "签约项目12个" in kept.search(SIGNED).hits[0].passage.text
+
+
+def test_a_first_passage_that_answers_stops_the_reading(make_qa):
+    searcher = make_qa(reader_passages=3, decline_threshold=0.5).searcher
+    searcher.reader = CountingReader({"12个": 0.9, "420轮次": 0.99})
+    answered = searcher.search(SIGNED)
+    assert len(searcher.reader.texts) == 1
+    assert "签约项目12个" in answered.hits[0].passage.text and answered.hits[0].short_answer == "12个"
 
 
 def test_the_reader_declines_only_when_no_passage_it_read_answers(make_qa):

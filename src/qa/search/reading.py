@@ -1,5 +1,5 @@
-"""The reader as a search part: read the best fused passages, re-rank them with the reader's probability, and find
-the sentence(s) holding each short answer (:mod:`qa.reader` is the model)."""
+"""The reader as a search part: read the best fused passages one by one until one answers, put that one first, and
+find the sentence(s) holding each short answer (:mod:`qa.reader` is the model)."""
 
 from __future__ import annotations
 
@@ -8,38 +8,36 @@ import numpy as np
 from qa.reader import Reader, Reading
 
 
-def read_top(reader: Reader, question: str, texts: list[str], focuses: list[str]) -> list[Reading]:
-    """Read each passage text with the question, around its likeliest answer sentence.
+def read_focused(reader: Reader, question: str, text: str, focus: str) -> Reading:
+    """Read a passage with the question, around its likeliest answer sentence.
 
     Args:
         reader: The reader model.
         question: The prepared question.
-        texts: The passages' texts, best fused first.
-        focuses: Each passage's answer sentence by the answer picker (a substring of its text).
+        text: The passage text.
+        focus: The passage's answer sentence by the answer picker (a substring of the text; "" for none).
 
     Returns:
-        One reading per text.
+        The reading.
     """
-    readings = []
-    for text, focus in zip(texts, focuses):
-        start = text.find(focus) if focus else -1
-        readings.append(reader.read(question, text, (start, start + len(focus)) if start >= 0 else None))
-    return readings
+    start = text.find(focus) if focus else -1
+    return reader.read(question, text, (start, start + len(focus)) if start >= 0 else None)
 
 
-def rerank(fused: np.ndarray, readings: list[Reading], weight: float) -> list[int]:
-    """Order the read passages by fused retrieval score + ``weight`` × the reader's probability.
+def answering_first(order: np.ndarray, readings: dict[int, Reading], threshold: float) -> np.ndarray:
+    """Move the first passage the reader says answers (probability ≥ ``threshold``) to the front.
 
     Args:
-        fused: The read passages' retrieval scores, best first.
-        readings: Their readings.
-        weight: The reader's weight (0: keep the retrieval order).
+        order: Passage positions, best fused first.
+        readings: The readings of the passages read, by position.
+        threshold: The probability from which a passage answers (``Settings.decline_threshold``).
 
     Returns:
-        Positions into ``readings``, best first (ties keep the retrieval order).
+        The new order (the retrieval order when no passage read answers or the first does).
     """
-    combined = np.asarray(fused, dtype=np.float64) + weight * np.array([r.probability for r in readings])
-    return [int(i) for i in np.argsort(-combined, kind="stable")]
+    answering = next((at for at, i in enumerate(order) if int(i) in readings
+                      and readings[int(i)].probability >= threshold), 0)
+    return np.concatenate([order[answering:answering + 1], order[:answering], order[answering + 1:]])
 
 
 def sentences_holding(sentences: list[str], text: str, start: int, end: int) -> str:

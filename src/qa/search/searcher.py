@@ -17,7 +17,7 @@ from qa.search import checks
 from qa.search.analyzer import Query, QueryAnalyzer
 from qa.search.answers import AnswerPicker
 from qa.search.corpus_stats import CorpusStats
-from qa.search.reading import read_top, rerank, sentences_holding
+from qa.search.reading import answering_first, read_focused, sentences_holding
 from qa.search.question import prepare_question
 from qa.search.result import SURE, Answer, Hit
 from qa.search.scorers import Scorer, Scores
@@ -108,13 +108,16 @@ class Searcher:
         query = self.analyzer.analyze(text)
         scores = self.scorer.score(query).restricted(rows)
         picked: dict[int, str] = {}  # the answer picker's sentence of a passage, picked once per search
-        order, readings = self._rank(query, scores.by(retriever), rows, picked)
+        fused = scores.by(retriever)
+        order, readings = self._rank(query, fused, rows, picked)
         order = order[:top_k]
-        hits = [self._hit(query, int(rows[i]), float(scores.by(retriever)[i]), readings.get(int(i)), picked)
-                for i in order]
+        hits = [self._hit(query, int(rows[i]), float(fused[i]), readings.get(int(i)), picked) for i in order]
+        first = int(np.argmax(fused))  # what retrieval put first: the rules judge it, whatever the reader moved
+        retrieved = hits[0] if int(order[0]) == first else self._hit(query, int(rows[first]), float(fused[first]),
+                                                                     readings.get(first), picked)
         features = checks.evidence_features(query, scores, rows, self.stats)
         best = max(readings.values(), key=lambda reading: reading.probability, default=None)
-        verdicts = self.judge(query, rows, hits, features, best)
+        verdicts = self.judge(query, rows, retrieved, features, best)
         declined = [verdict for verdict in verdicts if verdict.declines and verdict.counts]
         notices += [verdict.notice for verdict in declined if verdict.notice]
         judge = "reader" if self.reader else "evidence"
@@ -132,15 +135,20 @@ class Searcher:
 
     def _rank(self, query: Query, fused: np.ndarray, rows: np.ndarray, picked: dict[int, str]
               ) -> tuple[np.ndarray, dict[int, Reading]]:
-        """Order the searched passages by retrieval score, then let the reader read and re-rank the best ones."""
+        """Order the searched passages by retrieval score; the reader reads the best ones in that order until one
+        answers (at most ``reader_passages``), and the one that answers goes first."""
         order = np.argsort(-fused, kind="stable")
+        readings: dict[int, Reading] = {}
         if self.reader is None:
-            return order, {}
-        read = order[: self.settings.reader_passages]
-        found = read_top(self.reader, query.text, [self.index.passages[rows[i]].text for i in read],
-                         [self._pick(query, int(rows[i]), picked) for i in read])
-        reordered = read[rerank(fused[read], found, self.settings.reader_weight)]
-        return np.concatenate([reordered, order[len(read):]]), dict(zip((int(i) for i in read), found))
+            return order, readings
+        threshold = self.settings.decline_threshold
+        for i in order[: self.settings.reader_passages]:
+            position = int(rows[i])
+            readings[int(i)] = read_focused(self.reader, query.text, self.index.passages[position].text,
+                                            self._pick(query, position, picked))
+            if readings[int(i)].probability >= threshold:
+                break
+        return answering_first(order, readings, threshold), readings
 
     def _hit(self, query: Query, position: int, score: float, reading: Reading | None, picked: dict[int, str]) -> Hit:
         """A hit with its answer sentence(s): those holding the reader's span when the reader is sure of it
@@ -155,21 +163,21 @@ class Searcher:
         short = reading.short_answer if reading and reading.short_answer and reading.short_answer in answer else ""
         return Hit(passage, score, answer, short)
 
-    def judge(self, query: Query, rows: np.ndarray, hits: list[Hit], features: tuple[float, float, bool],
+    def judge(self, query: Query, rows: np.ndarray, retrieved: Hit, features: tuple[float, float, bool],
               reading: Reading | None = None) -> list[checks.Verdict]:
         """Run every answerability check; those not in :attr:`deciding` are only recorded.
 
         Args:
             query: The analyzed question.
             rows: The passage numbers searched.
-            hits: The ranked hits.
+            retrieved: The hit retrieval put first (before the reader moved an answering passage forward).
             features: The evidence features (:func:`checks.evidence_features`).
             reading: The reader's likeliest reading of the passages it read (None without the reader).
 
         Returns:
             The verdicts, in the order the checks ran.
         """
-        verdicts = [checks.named_years(query, self.stats, rows), checks.asked_value(query, hits[0].answer),
+        verdicts = [checks.named_years(query, self.stats, rows), checks.asked_value(query, retrieved.answer),
                     checks.no_overlap(features), checks.evidence_check(features, self.settings.evidence_threshold)]
         if reading is not None:
             verdicts.append(checks.reader_check(reading.probability, self.settings.decline_threshold))
