@@ -1,5 +1,6 @@
 """The shipped reader (src/qa/data/reader) on small handmade cases, and in search: the span lies inside the passage,
-an off-topic pair gets a low probability, a damaged file is refused, and search opens with the short answer."""
+an off-topic pair gets a low probability, a damaged file is refused, search opens with the short answer and reads on
+when the best passage does not answer."""
 
 from __future__ import annotations
 
@@ -71,3 +72,14 @@ def test_an_unanswerable_question_is_declined(searcher):
     assert not answer.answerable and any(check.declines and check.counts for check in answer.trace.checks)
     answered = searcher.search("2020年全年签约了多少个项目？")
     assert answer.trace.verdict("reader").score < 0.5 < answered.trace.verdict("reader").score
+
+
+def test_search_reads_on_when_the_best_passage_does_not_answer(searcher):
+    # Retrieval puts a passage on 大唐's power plant first that does not say how much more it sold; the reader reads
+    # the second too, which does (净增销售5.4亿元), and puts it first.
+    answer = searcher.search("大唐那个热电厂今年比去年多卖了多少钱？")
+    first, second = answer.trace.passages[:2]
+    assert answer.answerable and "5.4亿元" in answer.hits[0].short_answer
+    assert first.fused < second.fused  # moved ahead of the passage retrieval preferred
+    assert second.reading.probability < searcher.settings.decline_threshold <= first.reading.probability
+    assert all(p.reading is None for p in answer.trace.passages[2:])  # reading stopped at the passage that answers
