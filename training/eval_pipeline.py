@@ -18,21 +18,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reader_data import PASSAGES, WRITTEN, _article, held_out  # noqa: E402
+from reader_data import WRITTEN, _article, _passages, held_out  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.evaluate.spans import f1  # noqa: E402
 
 
-def report_passages(pattern: str = "local-*.jsonl") -> dict[str, list[dict]]:
-    """The passages of each local report (doc_id → passages in order); incomplete lines are skipped."""
+def report_passages() -> dict[str, list[dict]]:
+    """The passages of each local report (doc_id → passages in order)."""
     reports: dict[str, list[dict]] = {}
-    for path in sorted(PASSAGES.glob(pattern)):
-        for line in path.open(encoding="utf-8"):
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+    for record in _passages().values():
+        if record["passage_id"].startswith("local-"):
             reports.setdefault(record["doc_id"], []).append(record)
     return reports
 
