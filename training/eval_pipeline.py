@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from reader_data import WRITTEN, _article, _passages, held_out  # noqa: E402
 
 from qa import QA  # noqa: E402
+from qa.evaluate.metrics import contains_answer  # noqa: E402
 from qa.evaluate.spans import f1  # noqa: E402
 
 
@@ -63,7 +64,7 @@ def measure(qa: QA, questions: list[tuple[str, dict]]) -> dict:
         answerable = bool(row.get("answerable"))
         declined[answerable].append(not answer.answerable)
         if answerable:
-            hit.append(row["answer"] in answer.hits[0].passage.text)
+            hit.append(contains_answer(answer.hits[0].passage.text, (row["answer"],)))
             spans.append(f1(answer.hits[0].short_answer, (row["answer"],)))
     return {"questions": len(questions), "hit@1": round(float(np.mean(hit)), 3), "f1": round(float(np.mean(spans)), 3),
             "declined_answerable": round(float(np.mean(declined[True])), 3),
