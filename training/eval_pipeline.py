@@ -1,5 +1,5 @@
 """Measure the whole search (default settings, the shipped reader) on the held-out written questions over the local
-reports: each question asked of its own report in an index of all 36, never trained on.
+reports: each question asked of its own report in an index of all of them, never trained on.
 
     python training/eval_pipeline.py [--reader-passages N] [--decline-threshold T]
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reader_data import WRITTEN, _article, _passages, held_out  # noqa: E402
+from reader_data import _passages, written_rows  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.evaluate.metrics import contains_answer  # noqa: E402
@@ -41,19 +41,9 @@ def write_corpus(reports: dict[str, list[dict]], folder: Path) -> None:
         (folder / f"{doc_id}.txt").write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
 
 
-def heldout_questions(reports: dict[str, list[dict]]) -> list[tuple[str, dict]]:
+def heldout_questions() -> list[tuple[str, dict]]:
     """(report id, written line) of every held-out local question."""
-    doc_of = {p["passage_id"]: doc for doc, passages in reports.items() for p in passages}
-    questions = []
-    for path in sorted(WRITTEN.glob("local-*.jsonl")):
-        for line in path.open(encoding="utf-8"):
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if row.get("passage_id") in doc_of and held_out(_article(row["passage_id"])):
-                questions.append((doc_of[row["passage_id"]], row))
-    return questions
+    return [(passage["doc_id"], row) for _, row, passage in written_rows("heldout", "local-*.jsonl")]
 
 
 def measure(qa: QA, questions: list[tuple[str, dict]]) -> dict:
@@ -84,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
         corpus = Path(work) / "corpus"
         corpus.mkdir()
         write_corpus(reports, corpus)
-        print(json.dumps(measure(QA.open(Path(work) / "index", corpus, **settings), heldout_questions(reports))))
+        print(json.dumps(measure(QA.open(Path(work) / "index", corpus, **settings), heldout_questions())))
 
 
 if __name__ == "__main__":

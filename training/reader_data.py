@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -88,6 +90,7 @@ def drcd_examples(paths: list[Path], split: str, seed: int = 13) -> list[Example
     return examples
 
 
+@cache
 def _passages() -> dict[str, dict]:
     records = {}
     for path in sorted(PASSAGES.glob("*.jsonl")):
@@ -122,6 +125,25 @@ def _nearest_without(question: str, answer: str, candidates: list[dict]) -> dict
     return max(pool, key=lambda c: len(pairs & _bigrams(c["text"])), default=None)
 
 
+def written_rows(split: str, pattern: str = "*.jsonl") -> Iterator[tuple[str, dict, dict]]:
+    """Each written line of a split with its passage: (source file stem, line, passage record).
+
+    Args:
+        split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
+        pattern: Which files of training/data/written to read (a glob).
+    """
+    passages = _passages()
+    for path in sorted(WRITTEN.glob(pattern)):
+        for line in path.open(encoding="utf-8"):
+            try:
+                row = json.loads(line)
+                passage = passages[row["passage_id"]]
+            except (json.JSONDecodeError, KeyError):
+                continue
+            if held_out(_article(row["passage_id"])) == (split == "heldout"):
+                yield path.stem, row, passage
+
+
 def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
     """The helper-written people-worded questions (training/data/written/*.jsonl) and their hard negatives.
 
@@ -129,27 +151,18 @@ def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
         split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
         pattern: Which files of training/data/written to read (a glob).
     """
-    passages, examples = _passages(), []
     by_document: dict[str, list[dict]] = {}
-    for record in passages.values():
+    for record in _passages().values():
         by_document.setdefault(record.get("doc_id", record["passage_id"]), []).append(record)
-    for path in sorted(WRITTEN.glob(pattern)):
-        source = path.stem
-        for line in path.open(encoding="utf-8"):
-            try:
-                row = json.loads(line)
-                passage = passages[row["passage_id"]]
-            except (json.JSONDecodeError, KeyError):
-                continue
-            if held_out(_article(row["passage_id"])) != (split == "heldout"):
-                continue
-            text, answer = passage["text"], row["answer"] if row.get("answerable") else ""
-            start = _occurrence(text, answer, row["question"]) if answer else -1
-            if answer and start < 0:
-                continue
-            examples.append(Example(row["question"], text, answer, start, source, row["kind"]))
-            siblings = [p for p in by_document.get(passage.get("doc_id", ""), []) if p is not passage]
-            negative = _nearest_without(row["question"], answer, siblings) if answer else None
-            if negative is not None:
-                examples.append(Example(row["question"], negative["text"], "", -1, source, "sibling"))
+    examples = []
+    for source, row, passage in written_rows(split, pattern):
+        text, answer = passage["text"], row["answer"] if row.get("answerable") else ""
+        start = _occurrence(text, answer, row["question"]) if answer else -1
+        if answer and start < 0:
+            continue
+        examples.append(Example(row["question"], text, answer, start, source, row["kind"]))
+        siblings = [p for p in by_document.get(passage.get("doc_id", ""), []) if p is not passage]
+        negative = _nearest_without(row["question"], answer, siblings) if answer else None
+        if negative is not None:
+            examples.append(Example(row["question"], negative["text"], "", -1, source, "sibling"))
     return examples
