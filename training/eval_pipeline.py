@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reader_data import _passages, written_rows  # noqa: E402
+from reader_data import passages_by_document, written_rows  # noqa: E402
 
 from qa import QA  # noqa: E402
 from qa.evaluate.metrics import contains_answer  # noqa: E402
@@ -27,11 +27,7 @@ from qa.evaluate.spans import f1  # noqa: E402
 
 def report_passages() -> dict[str, list[dict]]:
     """The passages of each local report (doc_id → passages in order)."""
-    reports: dict[str, list[dict]] = {}
-    for record in _passages().values():
-        if record["passage_id"].startswith("local-"):
-            reports.setdefault(record["doc_id"], []).append(record)
-    return reports
+    return {doc: passages for doc, passages in passages_by_document().items() if doc.startswith("local-")}
 
 
 def write_corpus(reports: dict[str, list[dict]], folder: Path) -> None:

@@ -100,6 +100,15 @@ def _passages() -> dict[str, dict]:
     return records
 
 
+@cache
+def passages_by_document() -> dict[str, list[dict]]:
+    """Each document's passage records in file order: doc_id (the passage id for a record without one) → records."""
+    by_document: dict[str, list[dict]] = {}
+    for record in _passages().values():
+        by_document.setdefault(record.get("doc_id", record["passage_id"]), []).append(record)
+    return by_document
+
+
 def _article(passage_id: str) -> str:
     """The key a written passage is held out by: its DRCD article for DRCD paragraphs (``drcd-1147-5`` → ``1147``),
     so a held-out question never sits on a paragraph of an article trained on."""
@@ -151,10 +160,7 @@ def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
         split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
         pattern: Which files of training/data/written to read (a glob).
     """
-    by_document: dict[str, list[dict]] = {}
-    for record in _passages().values():
-        by_document.setdefault(record.get("doc_id", record["passage_id"]), []).append(record)
-    examples = []
+    by_document, examples = passages_by_document(), []
     for source, row, passage in written_rows(split, pattern):
         text, answer = passage["text"], row["answer"] if row.get("answerable") else ""
         start = _occurrence(text, answer, row["question"]) if answer else -1
