@@ -28,6 +28,7 @@ SETS = {
     "town": ("eval/town.jsonl", "corpus", "test: report-worded town questions"),
     "people-test": ("eval/people-test.jsonl", "corpus", "test: people-worded town questions (never tuned on)"),
     "people-dev": ("eval/people-dev.jsonl", "corpus", "development: people-worded town questions"),
+    "people-dev2": ("eval/people-dev2.jsonl", "corpus", "development: more people-worded town questions"),
     "dev": ("eval/dev.jsonl", "corpus", "calibration: thresholds are chosen on it"),
     "dev2": ("eval/dev2.jsonl", "corpus", "calibration: thresholds are chosen on it"),
     "multi": ("eval/multi.jsonl", "eval/multi-corpus", "test: the town report among the national reports"),

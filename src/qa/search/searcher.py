@@ -30,7 +30,7 @@ class Searcher:
     retrievers: tuple[str, ...] = ("dense", "sparse", "hybrid")
     # The checks that decide, with and without the reader (the others are only recorded in the trace); measured in
     # docs/retrieval.md.
-    deciding: dict[bool, tuple[str, ...]] = {True: ("years", "asked_value", "no_overlap", "reader"),
+    deciding: dict[bool, tuple[str, ...]] = {True: ("years", "reader"),
                                              False: ("years", "asked_value", "evidence")}
 
     def __init__(self, index: index_store.Index, encoder: Encoder, settings: Settings):
