@@ -3,14 +3,18 @@
 - ``years``: a question naming a year that none of the searched passages mention (2022年 asked of the 2020 report)
   cannot be answered, however well its other words match.
 - ``asked_value``: a question asking for a kind of value its answer sentence does not hold (多少名学生 without a number
-  of people, 面积 without an area: :mod:`qa.search.asked`).
+  of people, 面积 without an area: :mod:`qa.search.asked`); decides only without the reader.
 - ``no_overlap``: not one of the question's words (nor a synonym or official wording of one) is in the first passage
-  (今天天气怎么样？ asked of a work report): the reader alone guesses on such pairs.
+  (今天天气怎么样？ asked of a work report); only recorded: beside the reader it declined more colloquial answerable
+  questions than unanswerable ones.
 - ``reader``: the reader model's calibrated probability that the best passage answers (:mod:`qa.reader`); declines
   below ``Settings.decline_threshold``.
 - ``evidence``: logistic(intercept + weights · (coverage, dense standout, retrievers agree)), fitted on answerable and
   unanswerable questions (docs/retrieval.md, benchmarks/calibrate.py); declines below ``Settings.evidence_threshold``
   (the judge when the reader is off).
+
+Which of them decide is :attr:`qa.search.Searcher.deciding` (measured in docs/retrieval.md); the others are only
+recorded in the trace.
 """
 
 from __future__ import annotations
