@@ -39,3 +39,10 @@ def test_a_run_resumes_from_its_checkpoint(train_reader, tmp_path):
     assert resumed["step"] == 2 * first["step"]
     assert resumed["losses"][: first["step"]] == first["losses"]
     assert json.loads((run / "state.json").read_text())["step"] == resumed["step"]
+
+
+def test_the_shipped_reader_is_recovered_for_training(train_reader):
+    import recover_reader
+
+    model = recover_reader.recover(recover_reader.PACKAGE, train_reader.DEFAULT_BASE)
+    assert recover_reader.largest_difference(model, recover_reader.PACKAGE) < 0.5
