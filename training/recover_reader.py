@@ -4,11 +4,11 @@
 
 Dequantizes every weight of ``src/qa/data/reader/reader.onnx`` (int8 → (q − zero point) × scale, per channel for the
 layers, per tensor for the embeddings), maps the fused graph back onto the reader network of reader_model.py (the fused
-attention's query/key/value matrix is split in three) and writes ``reader.safetensors`` and ``state.json`` into
-``--out`` (no optimizer state), so that ``train_reader.py --init`` and ``export_reader.py`` can start from it. It
-prints how far the recovered network's answer logits lie from the int8 model's on a few pairs (the int8 model also
-rounds its activations: a few tenths at most). Exporting the recovered run again gives the same ``reader.onnx``, byte
-for byte.
+attention's query/key/value matrix is split in three) and writes ``reader.safetensors`` and ``state.json`` (the
+shipped run's training facts; no optimizer state, so not a run to resume) into ``--out``, for ``train_reader.py
+--init`` and ``export_reader.py``. It prints how far the recovered network's answer logits lie from the int8 model's
+on a few pairs (the int8 model also rounds its activations: a few tenths at most). Exporting the recovered run again
+gives the same ``reader.onnx``, byte for byte.
 """
 
 from __future__ import annotations
@@ -76,7 +76,6 @@ def state_dict(model_path: Path, layers: int) -> dict[str, torch.Tensor]:
 def largest_difference(model, folder: Path) -> float:
     """The largest absolute difference between the recovered network's and the int8 model's answer logits on a few
     question/passage pairs."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from qa.reader import Reader
 
     shipped = Reader(folder)
@@ -85,8 +84,8 @@ def largest_difference(model, folder: Path) -> float:
              ("谁是镇长？", "会议由镇长主持，各村书记参加。")]
     worst = 0.0
     for question, text in pairs:
-        window = shipped.windows(question, text)[0]
-        _, _, expected = shipped._run(window)
+        window = shipped.windows(question, text)[0]  # each pair fits one window
+        expected = shipped.read(question, text).answer_logit
         with torch.no_grad():
             tensors = [torch.tensor([values]) for values in (window.ids, window.attention_mask, window.type_ids)]
             _, _, answer = model(*tensors)
@@ -120,7 +119,7 @@ def main() -> None:
     model = recover(args.reader, args.base)
     print(f"largest answer-logit difference from the int8 model: {largest_difference(model, args.reader):.3f}")
     meta = json.loads((args.reader / "reader.json").read_text(encoding="utf-8"))
-    state = {**meta["training"], "step": 0, "total": 0, "losses": [], "recovered_from": str(args.reader)}
+    state = {**meta["training"], "losses": [], "recovered_from": str(args.reader)}
     args.out.mkdir(parents=True, exist_ok=True)
     save_file({name: value.contiguous() for name, value in model.state_dict().items()}, args.out / "reader.safetensors")
     (args.out / "state.json").write_text(json.dumps(state, indent=1))
