@@ -1,4 +1,5 @@
-"""The reader's training runs: a smoke test trains on 20 written examples and the loss falls; a checkpoint resumes."""
+"""The reader's training runs: a smoke test trains on 20 written examples and the loss falls; a checkpoint resumes; the
+shipped int8 reader is recovered as a float network that matches it."""
 
 from __future__ import annotations
 
