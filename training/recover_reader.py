@@ -22,13 +22,11 @@ import numpy as np
 import onnx
 import torch
 from onnx import numpy_helper
-from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).parent))
+from export_reader import PACKAGE  # noqa: E402
 from reader_model import load_base  # noqa: E402
-from train_reader import DEFAULT_BASE  # noqa: E402
-
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "qa" / "data" / "reader"
+from train_reader import DEFAULT_BASE, save_weights  # noqa: E402
 
 
 def dequantized(graph) -> dict[str, np.ndarray]:
@@ -120,8 +118,7 @@ def main() -> None:
     print(f"largest answer-logit difference from the int8 model: {largest_difference(model, args.reader):.3f}")
     meta = json.loads((args.reader / "reader.json").read_text(encoding="utf-8"))
     state = {**meta["training"], "losses": [], "recovered_from": str(args.reader)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    save_file({name: value.contiguous() for name, value in model.state_dict().items()}, args.out / "reader.safetensors")
+    save_weights(args.out, model)
     (args.out / "state.json").write_text(json.dumps(state, indent=1))
     print(f"wrote {args.out}")
 

@@ -78,10 +78,15 @@ def loss_of(model: Reader, batch: dict) -> torch.Tensor:
     return span + answer
 
 
-def save(out: Path, model: Reader, optimizer, scheduler, state: dict) -> None:
-    """Write a checkpoint: weights as safetensors, optimizer and progress beside them."""
+def save_weights(out: Path, model: Reader) -> None:
+    """Write the reader's weights as safetensors into ``out`` (what :func:`load_weights` reads)."""
     out.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, out / "reader.safetensors")
+
+
+def save(out: Path, model: Reader, optimizer, scheduler, state: dict) -> None:
+    """Write a checkpoint: weights as safetensors, optimizer and progress beside them."""
+    save_weights(out, model)
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, out / "optimizer.pt")
     (out / "state.json").write_text(json.dumps(state, indent=1))
 
