@@ -6,7 +6,8 @@ Sources (see training/DATA_CARD.md):
   the answer (unanswerable: a hard, same-topic negative).
 - People-worded questions written by helper sessions over the State Council reports and DRCD paragraphs
   (training/data/written/, passages in training/data/passages/); every answerable one is also paired with the passage of
-  its document that shares most characters with the question but lacks the answer.
+  its document that shares most characters with the question but lacks the answer (less any listed as likely
+  answering after all: training/noisy_siblings.py, ``train_reader.py --drop-siblings``).
 Held out: DRCD articles and written passages whose id hashes into the last tenth (never trained on).
 """
 
@@ -153,12 +154,27 @@ def written_rows(split: str, pattern: str = "*.jsonl") -> Iterator[tuple[str, di
                 yield path.stem, row, passage
 
 
-def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
+def pair_key(question: str, context: str) -> tuple[str, str]:
+    """How a (question, passage) pair is named in a list of dropped negatives: the question and the passage's sha1."""
+    return question, hashlib.sha1(context.encode("utf-8")).hexdigest()
+
+
+def pair_keys(path: Path | None) -> frozenset:
+    """The :func:`pair_key` keys listed in a JSONL file of ``{question, context_sha1}`` lines (training/noisy_siblings.py
+    writes one); none without a file."""
+    if path is None:
+        return frozenset()
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return frozenset((row["question"], row["context_sha1"]) for row in rows)
+
+
+def written_examples(split: str, pattern: str = "*.jsonl", drop: frozenset = frozenset()) -> list[Example]:
     """The helper-written people-worded questions (training/data/written/*.jsonl) and their hard negatives.
 
     Args:
         split: ``"train"`` or ``"heldout"`` (passages chosen by :func:`held_out`).
         pattern: Which files of training/data/written to read (a glob).
+        drop: Sibling negatives to leave out, as :func:`pair_key` keys (those that likely answer after all).
     """
     by_document, examples = passages_by_document(), []
     for source, row, passage in written_rows(split, pattern):
@@ -169,6 +185,6 @@ def written_examples(split: str, pattern: str = "*.jsonl") -> list[Example]:
         examples.append(Example(row["question"], text, answer, start, source, row["kind"]))
         siblings = [p for p in by_document.get(passage.get("doc_id", ""), []) if p is not passage]
         negative = _nearest_without(row["question"], answer, siblings) if answer else None
-        if negative is not None:
+        if negative is not None and pair_key(row["question"], negative["text"]) not in drop:
             examples.append(Example(row["question"], negative["text"], "", -1, source, "sibling"))
     return examples

@@ -24,22 +24,24 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).parent))
-from reader_data import drcd_examples, written_examples  # noqa: E402
+from reader_data import drcd_examples, pair_keys, written_examples  # noqa: E402
 from reader_model import Reader, collate, load_base, windows  # noqa: E402
 
 DRCD = Path(__file__).resolve().parents[2] / "shared" / "bench" / "drcd"
 DEFAULT_BASE = Path.home() / ".cache" / "qa" / "models" / "m3e-small"
 
 
-def examples_for(stage: str, split: str, drcd_dir: Path, written: str = "*.jsonl") -> list:
+def examples_for(stage: str, split: str, drcd_dir: Path, written: str = "*.jsonl", drop: frozenset = frozenset()
+                 ) -> list:
     """The examples of a stage (``drcd``, ``all``, or ``written``: the repository's written data alone) and split
-    (``train`` or ``heldout``); ``written`` picks the files of training/data/written (a glob)."""
+    (``train`` or ``heldout``); ``written`` picks the files of training/data/written (a glob); ``drop`` names sibling
+    negatives to leave out (:func:`reader_data.written_examples`)."""
     if stage != "written" and not list(drcd_dir.glob("DRCD_*.json")):
         raise SystemExit(f"No DRCD_*.json in {drcd_dir}: give --drcd, or --stage written.")
     drcd = [] if stage == "written" else drcd_examples(sorted(drcd_dir.glob("DRCD_*.json")), split)
     if stage == "drcd":
         return drcd
-    people = written_examples(split, written)
+    people = written_examples(split, written, drop)
     # People-worded data is small next to DRCD: show it twice an epoch when training.
     return drcd + people * (2 if split == "train" and drcd else 1)
 
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE, help="the m3e-small folder (qa model pull)")
     parser.add_argument("--drcd", type=Path, default=DRCD)
     parser.add_argument("--written", default="*.jsonl", help="which files of training/data/written (a glob)")
+    parser.add_argument("--drop-siblings", type=Path,
+                        help="a JSONL of sibling negatives to leave out ({question, context_sha1} lines)")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--seed", type=int, default=1234)
@@ -117,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     model, tokenizer = load_base(str(args.base))
     if args.init:
         load_weights(model, args.init)
-    examples = examples_for(args.stage, "train", args.drcd, args.written)
+    examples = examples_for(args.stage, "train", args.drcd, args.written, pair_keys(args.drop_siblings))
     if args.limit:
         examples = random.Random(args.seed).sample(examples, min(args.limit, len(examples)))
     items = thin(windows(tokenizer, examples), random.Random(args.seed))

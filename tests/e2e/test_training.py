@@ -1,5 +1,5 @@
 """The reader's training runs: a smoke test trains on 20 written examples and the loss falls; a checkpoint resumes; the
-shipped int8 reader is recovered as a float network that matches it."""
+shipped int8 reader is recovered as a float network that matches it; listed sibling negatives are left out."""
 
 from __future__ import annotations
 
@@ -47,3 +47,18 @@ def test_the_shipped_reader_is_recovered_for_training(train_reader):
 
     model = recover_reader.recover(recover_reader.PACKAGE, train_reader.DEFAULT_BASE)
     assert recover_reader.largest_difference(model, recover_reader.PACKAGE) < 0.5
+
+
+def test_listed_sibling_negatives_are_left_out_of_training(train_reader, tmp_path):
+    import reader_data
+
+    examples = reader_data.written_examples("train", "local-0*.jsonl")
+    sibling = next(e for e in examples if e.kind == "sibling")
+    question, digest = reader_data.pair_key(sibling.question, sibling.context)
+    listed = tmp_path / "dropped.jsonl"
+    listed.write_text(json.dumps({"question": question, "context_sha1": digest}, ensure_ascii=False) + "\n",
+                      encoding="utf-8")
+    kept = reader_data.written_examples("train", "local-0*.jsonl", reader_data.pair_keys(listed))
+    assert sibling in examples and sibling not in kept
+    assert len(kept) == len(examples) - examples.count(sibling)
+    assert reader_data.pair_keys(None) == frozenset()
