@@ -1,6 +1,6 @@
 """Find the sibling negatives that likely answer after all, to leave them out of training (``--drop-siblings``).
 
-    python training/noisy_siblings.py training/runs/shipped --out training/data/dropped_siblings.jsonl
+    python training/noisy_siblings.py training/runs/shipped --out training/runs/dropped_siblings.jsonl
 
 A sibling negative pairs an answerable written question with the passage of its report that shares most characters
 with it but lacks the answer string (training/reader_data.py). In a work report that passage is often the other
@@ -29,7 +29,7 @@ def main() -> None:
     """Score the training siblings with a run and write those above the threshold."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path, help="a training run folder (reader.safetensors)")
-    parser.add_argument("--out", type=Path, default=Path("training/data/dropped_siblings.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("training/runs/dropped_siblings.jsonl"))
     parser.add_argument("--above", type=float, default=0.0, help="answer logit above which a sibling is dropped")
     parser.add_argument("--base", type=Path, default=DEFAULT_BASE)
     args = parser.parse_args()
@@ -45,6 +45,7 @@ def main() -> None:
                 question, digest = pair_key(example.question, example.context)
                 dropped.append({"question": question, "context_sha1": digest, "logit": round(logit, 3), "span": span})
         print(f"{begin + len(chunk)}/{len(siblings)} scored, {len(dropped)} to drop", file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in dropped), encoding="utf-8")
 
 
